@@ -1,0 +1,112 @@
+"""The Python API: one call renders a raw photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config, load_config
+from .errors import ConfigError
+from .pipeline import Pipeline, RenderInfo, to_uint
+from .sinks.images import image_bit_depth, write_image
+from .sources import open_raw
+
+#: Keyword shortcuts accepted by :func:`enhance` and the CLI, and the config key each sets.
+SHORTCUTS = ("size", "scale", "ev", "wb", "device", "quality", "bit_depth")
+
+
+def resolve_overrides(**kw: Any) -> dict[str, Any]:
+    """Map shortcuts (size, scale, ev, wb, device, quality, bit_depth) and dotted keys to
+    config overrides. ``tone__contrast=0.4`` is accepted for ``tone.contrast``.
+    """
+    out: dict[str, Any] = {}
+    for key, value in kw.items():
+        if value is None:
+            continue
+        if key == "size":
+            w, h = _parse_size(value)
+            out.update({"output.width": w, "output.height": h})
+        elif key == "scale":
+            out["output.scale"] = float(value)
+        elif key == "ev":
+            out["exposure.ev"] = float(value)
+        elif key == "wb":
+            out.update(_parse_wb(value))
+        elif key == "device":
+            out["runtime.device"] = str(value)
+        elif key == "quality":
+            out["output.jpeg_quality"] = int(value)
+        elif key == "bit_depth":
+            out["output.bit_depth"] = int(value)
+        else:
+            out[key.replace("__", ".")] = value
+    return out
+
+
+def _parse_size(value: Any) -> tuple[int, int]:
+    if isinstance(value, str):
+        parts = value.lower().split("x")
+        try:
+            w, h = (int(p) if p else 0 for p in parts)
+        except ValueError:
+            raise ConfigError(f"--size: expected WxH (e.g. 1920x1080 or 1920x), got {value!r}") from None
+    else:
+        w, h = (int(v) for v in value)
+    if w < 0 or h < 0 or (w == 0 and h == 0):
+        raise ConfigError(f"--size: expected positive sizes, got {value!r}")
+    return w, h
+
+
+def _parse_wb(value: Any) -> dict[str, Any]:
+    if isinstance(value, str) and value in ("as-shot", "auto", "fused"):
+        return {"white_balance.mode": value}
+    try:
+        gains = [float(v) for v in (value.split(",") if isinstance(value, str) else value)]
+    except (TypeError, ValueError):
+        gains = []
+    if len(gains) != 3 or min(gains) <= 0:
+        raise ConfigError(f"--wb: expected as-shot, auto, fused or R,G,B gains > 0, got {value!r}")
+    return {"white_balance.mode": "manual", "white_balance.gains": gains}
+
+
+def render_file(path: str | Path, config: Config,
+                pipeline: Pipeline | None = None) -> tuple[np.ndarray, RenderInfo]:
+    """Render a raw photo to (H, W, 3) RGB at ``config.output.bit_depth`` (8 or 16)."""
+    mosaic, meta = open_raw(path)
+    pipe = pipeline or Pipeline(config)
+    display, info = pipe.render(mosaic, meta)
+    return to_uint(display, config.output.bit_depth), info
+
+
+def enhance(path: str | Path, output: str | Path | None = None, *, profile: str = "default",
+            **overrides: Any) -> np.ndarray:
+    """Render a raw night photo.
+
+    Args:
+        path: a raw file (DNG, ARW, CR2, NEF, ... or an NPR-format PNG with its JSON).
+        output: where to write (format from the suffix: .jpg, .png, .tif); None = don't write.
+        profile: a bundled profile name (``default``, ``fast``, ``quality``, ``preview``) or a
+            path to a TOML file.
+        **overrides: ``size=(w, h)``, ``scale=0.5``, ``ev=3.0``, ``wb="auto"`` or
+            ``wb=(r, g, b)``, ``device="cuda"``, ``quality=90``, ``bit_depth=16``, or any config
+            key with ``__`` for ``.`` (``tone__contrast=0.4``).
+    Returns:
+        The rendered image, (H, W, 3) RGB uint8 (uint16 with ``bit_depth=16`` or a .tif
+        output).
+
+    Raises:
+        SourceError, MetadataError, UnsupportedCFAError: the input is unusable.
+        ConfigError: an unknown profile or key, or a bad value.
+        SinkError: the output cannot be written.
+    """
+    over = resolve_overrides(**overrides)
+    if output is not None:
+        # Checked before any work: an unknown suffix fails fast.
+        over["output.bit_depth"] = image_bit_depth(output, over.get("output.bit_depth", 8))
+    cfg = load_config(profile, over)
+    rgb, _ = render_file(path, cfg)
+    if output is not None:
+        write_image(rgb, output, cfg.output.jpeg_quality)
+    return rgb

@@ -1,0 +1,130 @@
+"""``nightvid`` command line: parses, builds a Config, calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from . import __version__
+from .config import load_config, parse_set, profile_names
+from .errors import NightvidError
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="default",
+                   help=f"profile name ({', '.join(profile_names())}) or a .toml path")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--size", metavar="WxH", help="fit the output in this box (e.g. 1920x1080, "
+                      "1920x for a width only)")
+    size.add_argument("--scale", type=float, metavar="S", help="scale of the full resolution")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--ev", type=float, help="fixed exposure gain in stops (2**EV); default auto")
+    p.add_argument("--wb", metavar="MODE", help="as-shot, auto, fused, or R,G,B gains")
+    p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality 1-100")
+    p.add_argument("--bit-depth", type=int, choices=(8, 16), help="PNG bits per channel")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set tone.contrast=0.4 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nightvid", description="Clean, natural renderings of dark raw photos and video.")
+    parser.add_argument("--version", action="version", version=f"nightvid {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("enhance", help="render a raw photo to JPEG/PNG/TIFF")
+    p.add_argument("input", help="raw file (DNG, ARW, CR2, NEF, ...) or NPR-format PNG")
+    p.add_argument("-o", "--output", required=True, help="output file (.jpg, .png, .tif)")
+    _add_render_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+
+    p = sub.add_parser("info", help="print a raw file's metadata and the defaults assumed")
+    p.add_argument("input")
+
+    sub.add_parser("list", help="list profiles, sources and output formats")
+
+    p = sub.add_parser("bench", help="time the pipeline against LibRaw on a raw file")
+    p.add_argument("input", nargs="?", help="raw file (default: a synthetic 12 MP DNG)")
+    p.add_argument("--size", default="1920x", help="output box (default 1920x: 1080p long side)")
+    p.add_argument("--profile", default="default")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--device", default="cpu")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(format="nightvid: warning: %(message)s", level=logging.WARNING)
+    try:
+        return _COMMANDS[args.command](args)
+    except NightvidError as exc:
+        if args.debug:
+            raise
+        print(f"nightvid: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nightvid: interrupted", file=sys.stderr)
+        return 130
+
+
+def _enhance(args: argparse.Namespace) -> int:
+    from .api import render_file, resolve_overrides
+    from .sinks.images import image_bit_depth, write_image
+
+    over = parse_set(args.set)
+    over.update(resolve_overrides(size=args.size, scale=args.scale, ev=args.ev, wb=args.wb,
+                                  device=args.device, quality=args.quality,
+                                  bit_depth=args.bit_depth))
+    over["output.bit_depth"] = image_bit_depth(args.output, over.get("output.bit_depth", 8))
+    cfg = load_config(args.profile, over)
+    t0 = time.perf_counter()
+    rgb, info = render_file(args.input, cfg)
+    write_image(rgb, args.output, cfg.output.jpeg_quality)
+    if not args.quiet:
+        g = ", ".join(f"{x:.2f}" for x in info.wb_gains)
+        print(f"{args.output}: {rgb.shape[1]}x{rgb.shape[0]} in {time.perf_counter() - t0:.2f} s "
+              f"(gain x{info.amplification:.1f}, WB {g}, {info.cct_k:.0f} K, {info.mode} path)")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .sources import open_raw
+
+    mosaic, meta = open_raw(args.input)
+    print(f"{args.input}: {mosaic.shape[1]}x{mosaic.shape[0]} mosaic, {mosaic.dtype}")
+    rows = meta.describe()
+    width = max(len(r[0]) for r in rows)
+    for name, value, where in rows:
+        print(f"  {name:<{width}}  {value}" + (f"  [{where}]" if where else ""))
+    if meta.assumed:
+        print("assumed defaults: " + ", ".join(meta.assumed))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .sinks.images import IMAGE_SUFFIXES
+    from .sources import SOURCES
+
+    print("profiles: " + ", ".join(profile_names()))
+    print("sources:  " + ", ".join(f"{n} ({', '.join(s for s, v in SOURCES.suffixes().items() if v == n)})"
+                                   for n in SOURCES.names()))
+    print("outputs:  " + ", ".join(IMAGE_SUFFIXES))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_photo_bench
+
+    run_photo_bench(args.input, size=args.size, profile=args.profile, repeat=args.repeat,
+                    device=args.device)
+    return 0
+
+
+_COMMANDS = {"enhance": _enhance, "info": _info, "list": _list, "bench": _bench}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

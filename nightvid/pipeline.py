@@ -1,0 +1,259 @@
+"""The per-frame raw pipeline: a recipe of named stages, no maths of its own.
+
+Order (DESIGN.md), with one deliberate change: the denoiser runs *before* lens shading,
+because the sensor's Poisson-Gaussian noise model only holds on un-shaded data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import warnings_once
+from .config import Config
+from .errors import ConfigError
+from .isp import ccm, color, demosaic, denoise, exposure, lens_shading, tone
+from .isp.black_level import normalize_levels
+from .isp.orientation import apply_orientation, swaps_axes
+from .isp.pack import mosaic_to_tensor, pack_bayer, unpack_bayer
+from .isp.resize import downsample_packed, resize_rgb
+from .isp.white_balance import (
+    apply_wb,
+    fuse_gains,
+    gains_from_neutral,
+    grayness_index,
+    packed_to_cam_rgb,
+)
+from .types import RawMeta
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` -> cuda when available, else cpu; anything else as given (validated)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"runtime.device: expected auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"runtime.device: {name!r} requested but no CUDA device is available")
+    return dev
+
+
+@dataclass
+class RenderInfo:
+    """What the pipeline decided for a frame (for summaries, the HUD and ``nightvid info``)."""
+
+    amplification: float = 1.0
+    wb_gains: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    cct_k: float = 0.0
+    noise: tuple[float, float] = (0.0, 0.0)
+    mode: str = "packed"
+    work_size: tuple[int, int] = (0, 0)
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+
+def output_size(cfg: Config, height: int, width: int, orientation: int) -> tuple[int, int]:
+    """Output (h, w) in *sensor* orientation for a mosaic of ``height`` x ``width``.
+
+    ``output.width``/``height`` are a box in the displayed orientation that the image is fitted
+    into, aspect kept; with neither set, ``output.scale`` scales the full size.
+    """
+    o = cfg.output
+    swap = o.orientation and swaps_axes(orientation)
+    dw, dh = (height, width) if swap else (width, height)  # displayed size at full res
+    if o.width or o.height:
+        s = min(o.width / dw if o.width else np.inf, o.height / dh if o.height else np.inf)
+    else:
+        s = o.scale
+    s = min(float(s), 1.0)
+    if s <= 0:
+        raise ConfigError(f"output: expected a positive size or scale, got scale {s}")
+    out_w, out_h = max(2, round(dw * s)), max(2, round(dh * s))
+    return (out_w, out_h) if swap else (out_h, out_w)
+
+
+class Pipeline:
+    """Renders raw mosaics to display images on one device.
+
+    Args:
+        config: the resolved :class:`~nightvid.config.Config`.
+        device: overrides ``config.runtime.device``.
+        timings: record per-stage milliseconds in :attr:`RenderInfo.stage_ms` (syncs the
+            device after each stage, so use it for measuring, not in production).
+    """
+
+    def __init__(self, config: Config, device: str | None = None, timings: bool = False) -> None:
+        self.config = config
+        self.device = pick_device(device or config.runtime.device)
+        self.timings = timings
+        self._flat_field: Tensor | None = None
+
+    @contextmanager
+    def _stage(self, info: RenderInfo, name: str) -> Iterator[None]:
+        if not self.timings:
+            yield
+            return
+        t0 = time.perf_counter()
+        yield
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        info.stage_ms[name] = info.stage_ms.get(name, 0.0) + (time.perf_counter() - t0) * 1e3
+
+    @torch.inference_mode()
+    def render(self, mosaic: np.ndarray, meta: RawMeta) -> tuple[Tensor, RenderInfo]:
+        """Render one mosaic.
+
+        Args:
+            mosaic: (H, W) sensor DN, H and W even, CFA ``meta.cfa``.
+            meta: its metadata.
+        Returns:
+            ((1, 3, h, w) display sRGB in [0, 1], upright; RenderInfo).
+        """
+        cfg, info = self.config, RenderInfo()
+        h_full, w_full = mosaic.shape
+        out_hw = output_size(cfg, h_full, w_full, meta.orientation)
+        packed_hw = (h_full // 2, w_full // 2)
+        small = out_hw[0] <= packed_hw[0] and out_hw[1] <= packed_hw[1]
+        info.mode = "packed" if small else "full"
+        work_hw = out_hw if small else packed_hw
+        info.work_size = work_hw
+
+        with self._stage(info, "upload+pack"):
+            # Pack by CFA so every later stage sees R, Gr, Gb, B planes.
+            packed = pack_bayer(mosaic_to_tensor(mosaic, self.device), meta.cfa)
+        with self._stage(info, "downsample"):
+            # Early downsample: everything after runs at work size (area filter also averages noise).
+            packed = downsample_packed(packed, work_hw)
+            n_avg = (packed_hw[0] * packed_hw[1]) / (work_hw[0] * work_hw[1])
+        with self._stage(info, "levels"):
+            black = torch.tensor(meta.black_level, dtype=torch.float32)
+            packed = normalize_levels(packed, black, float(meta.white_level))
+        with self._stage(info, "denoise"):
+            packed, info.noise = self._denoise(packed, meta, n_avg)
+        with self._stage(info, "lens_shading"):
+            packed = self._lens_shading(packed, meta)
+        with self._stage(info, "white_balance"):
+            # Estimate on un-amplified camera RGB; gains are G-normalised.
+            gains = self._wb_gains(packed, meta)
+        with self._stage(info, "exposure"):
+            amp = self._amplification(packed)
+            g_min = gains.amin(dim=1)
+            # Gain and WB together; clip where a saturated channel at the smallest gain would
+            # land, so blown highlights turn white instead of magenta.
+            lin = apply_wb(packed * amp[:, None, None, None], gains)
+            lin = torch.minimum(lin, (amp * g_min)[:, None, None, None])
+        with self._stage(info, "demosaic"):
+            cam = packed_to_cam_rgb(lin) if small else demosaic.demosaic_mhc(
+                unpack_bayer(lin, meta.cfa), meta.cfa)
+        with self._stage(info, "ccm"):
+            m, info.cct_k = self._color_matrix(meta, gains)
+            lin_srgb = ccm.apply_ccm(cam, m).clamp_min(0.0)
+            lin_srgb = resize_rgb(lin_srgb, out_hw)
+        with self._stage(info, "tone"):
+            display = self._tone(lin_srgb)
+        with self._stage(info, "color"):
+            c = cfg.color
+            display = color.fix_colors(display, c.green_desat, c.purple_desat, c.vibrance,
+                                       c.saturation)
+        with self._stage(info, "orientation"):
+            if cfg.output.orientation:
+                display = apply_orientation(display, meta.orientation)
+        info.amplification = float(amp[0])
+        info.wb_gains = tuple(float(g) for g in gains[0])  # type: ignore[assignment]
+        return display, info
+
+    def _denoise(self, packed: Tensor, meta: RawMeta, n_avg: float) -> tuple[Tensor, tuple]:
+        d = self.config.denoise
+        if meta.noise_profile is not None:
+            # Averaging n samples divides the variance by n.
+            shot, read = meta.noise_profile[0] / n_avg, meta.noise_profile[1] / n_avg
+        else:
+            shot, read = denoise.estimate_noise(packed[:1])
+        if not d.enabled:
+            return packed, (shot, read)
+        out = denoise.denoise_packed(packed, shot, read, strength=d.strength,
+                                     chroma_strength=d.chroma_strength, levels=d.levels)
+        return out, (shot, read)
+
+    def _lens_shading(self, packed: Tensor, meta: RawMeta) -> Tensor:
+        cfg = self.config.lens_shading
+        if not cfg.enabled:
+            return packed
+        if cfg.flat_field:
+            gain = self._flat_field_gain()
+        elif meta.gain_map is not None:
+            gain = torch.from_numpy(np.ascontiguousarray(meta.gain_map, dtype=np.float32))
+        else:
+            return packed
+        return lens_shading.apply_gain_map(packed, gain.to(packed.device))
+
+    def _flat_field_gain(self) -> Tensor:
+        if self._flat_field is None:
+            from .sources import open_raw  # the flat field is a raw file like any other
+
+            path = self.config.lens_shading.flat_field
+            mosaic, meta = open_raw(path)
+            flat = pack_bayer(mosaic_to_tensor(mosaic), meta.cfa)
+            flat = normalize_levels(flat, torch.tensor(meta.black_level), float(meta.white_level))
+            self._flat_field = lens_shading.gain_map_from_flat_field(flat)
+        return self._flat_field
+
+    def _wb_gains(self, packed: Tensor, meta: RawMeta) -> Tensor:
+        wb = self.config.white_balance
+        if wb.mode == "manual":
+            g = torch.tensor(wb.gains, dtype=torch.float32, device=packed.device)[None]
+            return g / g[:, 1:2]
+        neutral = meta.as_shot_neutral
+        if neutral is None and wb.mode in ("as-shot", "fused"):
+            warnings_once.warn(f"{meta.source}: no as-shot white balance; using the automatic "
+                               "estimate")
+        if wb.mode == "as-shot" and neutral is not None:
+            return gains_from_neutral(torch.tensor(neutral, device=packed.device)[None].float())
+        auto = gains_from_neutral(grayness_index(packed_to_cam_rgb(packed), wb.gi_percent))
+        if neutral is None or wb.mode == "auto":
+            return auto
+        shot = gains_from_neutral(torch.tensor(neutral, device=packed.device)[None].float())
+        return fuse_gains(shot, auto, wb.auto_weight, wb.max_deviation)
+
+    def _amplification(self, packed: Tensor) -> Tensor:
+        e = self.config.exposure
+        if e.ev is not None:
+            return torch.full((packed.shape[0],), 2.0**e.ev, device=packed.device)
+        amp = exposure.estimate_amplification(
+            packed, key=e.key, highlight_percentile=e.highlight_percentile,
+            highlight_max=e.highlight_max, max_gain=e.max_gain)
+        return amp * 2.0**e.compensation_ev
+
+    def _color_matrix(self, meta: RawMeta, gains: Tensor) -> tuple[Tensor, float]:
+        """camera(WB) -> linear sRGB for this frame's illuminant (host maths on 3x3)."""
+        if meta.color_matrix_1 is None and meta.color_matrix_2 is None:
+            return torch.eye(3), 0.0
+        neutral = 1.0 / gains[0].double().cpu().numpy()
+        xyz_to_cam, cct = ccm.matrix_for_neutral(
+            meta.color_matrix_1, meta.cct_1, meta.color_matrix_2, meta.cct_2, neutral / neutral[1])
+        return torch.from_numpy(ccm.srgb_from_camera(xyz_to_cam)).float(), cct
+
+    def _tone(self, lin_srgb: Tensor) -> Tensor:
+        t = self.config.tone
+        display = tone.tone_curve(lin_srgb, t.white_point)
+        display = tone.srgb_oetf(display) if t.gamma == "srgb" else tone.bt709_oetf(display)
+        if t.contrast > 0:
+            levels = tone.contrast_levels(display, t.black_percentile, t.white_percentile)
+            display = tone.stretch_contrast(display, levels, t.contrast)
+        return display
+
+
+def to_uint(display: Tensor, bit_depth: int = 8) -> np.ndarray:
+    """(1, 3, H, W) display in [0, 1] -> (H, W, 3) uint8/uint16 RGB, converted on the device."""
+    top = 255.0 if bit_depth == 8 else 65535.0
+    q = (display[0].clamp(0, 1) * top + 0.5).permute(1, 2, 0)  # (3,H,W) -> (H,W,3)
+    q = q.to(torch.uint8) if bit_depth == 8 else q.to(torch.int32)
+    arr = q.contiguous().cpu().numpy()
+    return arr if bit_depth == 8 else arr.astype(np.uint16)
