@@ -29,7 +29,8 @@ def xy_to_cct(x: float, y: float) -> float:
     return float(449.0 * n**3 + 3525.0 * n**2 + 6823.3 * n + 5520.33)
 
 
-def interpolate_matrix(m1: np.ndarray, t1: float, m2: np.ndarray, t2: float, t: float) -> np.ndarray:
+def interpolate_matrix(m1: np.ndarray, t1: float, m2: np.ndarray, t2: float,
+                       t: float) -> np.ndarray:
     """DNG interpolation of two matrices by inverse colour temperature, clamped to [t1, t2]."""
     if abs(1 / t1 - 1 / t2) < 1e-9:
         return m1

@@ -2,10 +2,10 @@
 
 The four planes are rotated into one luma and three chroma channels by an orthonormal
 transform (so white noise keeps its level in every channel), each is split by the a-trous
-wavelet transform (B3-spline, Starck & Murtagh), and the detail coefficients are soft-
-thresholded at a multiple of the *local* noise level predicted by the Poisson-Gaussian model
-``var = shot * x + read``. Chroma gets a higher threshold than luma: colour noise is what
-looks worst in amplified night shots, and chroma carries little fine detail.
+wavelet transform (B3-spline, Starck & Murtagh), and the detail coefficients are shrunk
+(non-negative garrote, Gao 1998) at a multiple of the *local* noise level predicted by the
+Poisson-Gaussian model ``var = shot * x + read``. Chroma gets a higher threshold than luma:
+colour noise is what looks worst in amplified night shots, and chroma carries little fine detail.
 
 When the noise profile is unknown it is estimated from the frame itself: Gr - Gb is almost
 pure noise, so its variance against the local signal level gives (shot, read) directly.
@@ -116,6 +116,9 @@ def denoise_packed(
             # Local signal level from the luma of the first smooth band (Y = 2 * mean plane).
             sigma = (shot_t * (0.5 * smooth[:, :1]).clamp_min(0.0) + read_t).sqrt()
         thr = k * sigma * _LEVEL_SIGMA[min(j, len(_LEVEL_SIGMA) - 1)]
-        out = out + torch.sign(detail) * (detail.abs() - thr).clamp_min(0.0)
+        # Non-negative garrote: kills coefficients below thr like soft thresholding, but shrinks
+        # large ones only by thr^2/d, so strong edges (a lamp, a chroma boundary) keep their
+        # amplitude and colour does not bleed across them.
+        out = out + detail * (1.0 - thr**2 / detail.square().clamp_min(1e-20)).clamp_min(0.0)
         c = smooth
     return _rotate(out + c, inverse=True)

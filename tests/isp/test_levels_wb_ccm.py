@@ -64,7 +64,8 @@ class TestWhiteBalance:
         assert est[0].tolist() == pytest.approx(ill, rel=0.05)
 
     def test_gray_world_on_grey_scene(self):
-        x = torch.rand(1, 1, 32, 32).expand(1, 3, 32, 32) * torch.tensor([0.5, 1.0, 0.7]).reshape(1, 3, 1, 1)
+        tint = torch.tensor([0.5, 1.0, 0.7]).reshape(1, 3, 1, 1)
+        x = torch.rand(1, 1, 32, 32).expand(1, 3, 32, 32) * tint
         assert gray_world(x)[0].tolist() == pytest.approx([0.5, 1.0, 0.7], rel=1e-4)
 
 

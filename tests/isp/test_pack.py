@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from nightvid.errors import ShapeError
 from nightvid.isp.pack import mosaic_to_tensor, pack_bayer, unpack_bayer
-from nightvid.types import BAYER_PATTERNS, cfa_offsets
+from nightvid.types import BAYER_PATTERNS
 
 
 class TestPack:
