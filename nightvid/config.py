@@ -98,6 +98,46 @@ class ColorConfig:
 
 
 @dataclass(frozen=True)
+class TemporalConfig:
+    """Motion-compensated, noise-aware recursive filter on packed raw (video only)."""
+
+    enabled: bool = True
+    max_frames: float = 8.0  # cap on the frames averaged where nothing moves
+    motion_sigmas: float = 3.0  # a difference this many noise sigmas counts as motion
+    search_px: int = 4  # block-matching search radius at the coarsest flow level (pixels there)
+    flow_long_side: int = 320  # size of the luma image the motion is estimated on
+    block: int = 8  # block size of the matcher at that size
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Caches kept across frames: refresh schedules and smoothing (time constants in frames)."""
+
+    wb_every: int = 4  # re-estimate white balance every N frames
+    wb_smoothing_frames: float = 12.0  # EMA time constant in log-gain space
+    tone_every: int = 2
+    tone_smoothing_frames: float = 8.0
+    sky_every: int = 8
+    sky_smoothing_frames: float = 6.0
+    cut_threshold: float = 0.35  # histogram distance (0..1) that counts as a scene cut
+
+
+@dataclass(frozen=True)
+class SkyConfig:
+    """Cool the night sky: lower its colour temperature where a smooth, dark sky is found."""
+
+    enabled: bool = True
+    strength: float = 0.5  # 0..1 blend towards the cooled colour
+    cool_gains: tuple[float, float, float] = (0.85, 0.95, 1.15)  # linear R, G, B in the sky
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    decode_workers: int = 2  # parallel raw decoders (threads)
+    queue_depth: int = 4  # frames in flight between workers: bounds memory
+
+
+@dataclass(frozen=True)
 class RuntimeConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     half: bool = True  # half precision on CUDA (never on CPU)
@@ -114,6 +154,10 @@ class Config:
     white_balance: WhiteBalanceConfig = field(default_factory=WhiteBalanceConfig)
     tone: ToneConfig = field(default_factory=ToneConfig)
     color: ColorConfig = field(default_factory=ColorConfig)
+    sky: SkyConfig = field(default_factory=SkyConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     profile: str = "default"
 

@@ -18,7 +18,7 @@ from torch import Tensor
 from . import warnings_once
 from .config import Config
 from .errors import ConfigError
-from .isp import ccm, color, demosaic, denoise, exposure, lens_shading, tone
+from .isp import ccm, color, demosaic, denoise, exposure, lens_shading, sky, tone
 from .isp.black_level import normalize_levels
 from .isp.orientation import apply_orientation, swaps_axes
 from .isp.pack import mosaic_to_tensor, pack_bayer, unpack_bayer
@@ -30,6 +30,8 @@ from .isp.white_balance import (
     grayness_index,
     packed_to_cam_rgb,
 )
+from .state import StreamState
+from .temporal.filter import temporal_filter
 from .types import RawMeta
 
 
@@ -40,7 +42,8 @@ def pick_device(name: str = "auto") -> torch.device:
     try:
         dev = torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"runtime.device: expected auto, cpu, cuda or cuda:N, got {name!r}") from None
+        raise ConfigError(f"runtime.device: expected auto, cpu, cuda or cuda:N, "
+                          f"got {name!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"runtime.device: {name!r} requested but no CUDA device is available")
     return dev
@@ -57,6 +60,9 @@ class RenderInfo:
     mode: str = "packed"
     work_size: tuple[int, int] = (0, 0)
     stage_ms: dict[str, float] = field(default_factory=dict)
+    cut: bool = False
+    temporal_frames: float = 1.0
+    sky_fraction: float = 0.0
 
 
 def output_size(cfg: Config, height: int, width: int, orientation: int) -> tuple[int, int]:
@@ -107,16 +113,20 @@ class Pipeline:
         info.stage_ms[name] = info.stage_ms.get(name, 0.0) + (time.perf_counter() - t0) * 1e3
 
     @torch.inference_mode()
-    def render(self, mosaic: np.ndarray, meta: RawMeta) -> tuple[Tensor, RenderInfo]:
-        """Render one mosaic.
+    def render(self, mosaic: np.ndarray, meta: RawMeta,
+               state: StreamState | None = None) -> tuple[Tensor, RenderInfo]:
+        """Render one mosaic; with a ``state``, as the next frame of that stream.
 
         Args:
             mosaic: (H, W) sensor DN, H and W even, CFA ``meta.cfa``.
             meta: its metadata.
+            state: the stream's :class:`~nightvid.state.StreamState`; None renders a photo
+                (a stream of one frame: every estimate fresh, no temporal filter).
         Returns:
             ((1, 3, h, w) display sRGB in [0, 1], upright; RenderInfo).
         """
         cfg, info = self.config, RenderInfo()
+        st = state if state is not None else StreamState(cfg.stream)
         h_full, w_full = mosaic.shape
         out_hw = output_size(cfg, h_full, w_full, meta.orientation)
         packed_hw = (h_full // 2, w_full // 2)
@@ -129,21 +139,31 @@ class Pipeline:
             # Pack by CFA so every later stage sees R, Gr, Gb, B planes.
             packed = pack_bayer(mosaic_to_tensor(mosaic, self.device), meta.cfa)
         with self._stage(info, "downsample"):
-            # Early downsample: everything after runs at work size (area filter also averages noise).
+            # Early downsample: all later stages run at work size; the area filter averages noise.
             packed = downsample_packed(packed, work_hw)
             n_avg = (packed_hw[0] * packed_hw[1]) / (work_hw[0] * work_hw[1])
         with self._stage(info, "levels"):
             black = torch.tensor(meta.black_level, dtype=torch.float32)
             packed = normalize_levels(packed, black, float(meta.white_level))
+            shot, read = self._noise_model(packed, meta, n_avg)
+            info.noise = (shot, read)
+        with self._stage(info, "temporal"):
+            # A cut resets every cache; the filter then averages static areas across frames.
+            info.cut = state is not None and st.detect_cut(st.thumbnail(packed))
+            var_scale = None
+            if state is not None and cfg.temporal.enabled:
+                packed, count = temporal_filter(packed, st, shot, read, cfg.temporal)
+                var_scale = 1.0 / count
+                info.temporal_frames = float(count.mean())
         with self._stage(info, "denoise"):
-            packed, info.noise = self._denoise(packed, meta, n_avg)
+            packed = self._denoise(packed, shot, read, var_scale)
         with self._stage(info, "lens_shading"):
             packed = self._lens_shading(packed, meta)
         with self._stage(info, "white_balance"):
-            # Estimate on un-amplified camera RGB; gains are G-normalised.
-            gains = self._wb_gains(packed, meta)
+            # Estimate on un-amplified camera RGB; gains are G-normalised; cached across frames.
+            gains = st.wb.update(lambda: self._wb_gains(packed, meta))
         with self._stage(info, "exposure"):
-            amp = self._amplification(packed)
+            amp = st.amp.update(lambda: self._amplification(packed))
             g_min = gains.amin(dim=1)
             # Gain and WB together; clip where a saturated channel at the smallest gain would
             # land, so blown highlights turn white instead of magenta.
@@ -156,8 +176,16 @@ class Pipeline:
             m, info.cct_k = self._color_matrix(meta, gains)
             lin_srgb = ccm.apply_ccm(cam, m).clamp_min(0.0)
             lin_srgb = resize_rgb(lin_srgb, out_hw)
+        with self._stage(info, "sky"):
+            if cfg.sky.enabled and cfg.sky.strength > 0:
+                # Sky mask at thumbnail size, refreshed every few frames and blended between.
+                mask = st.sky.update(lambda: sky.detect_sky(lin_srgb))
+                full = sky.upsample_mask(mask, out_hw)
+                lin_srgb = sky.cool_sky(lin_srgb, full, torch.tensor(cfg.sky.cool_gains),
+                                        cfg.sky.strength)
+                info.sky_fraction = float(mask.mean())
         with self._stage(info, "tone"):
-            display = self._tone(lin_srgb)
+            display = self._tone(lin_srgb, st)
         with self._stage(info, "color"):
             c = cfg.color
             display = color.fix_colors(display, c.green_desat, c.purple_desat, c.vibrance,
@@ -165,22 +193,25 @@ class Pipeline:
         with self._stage(info, "orientation"):
             if cfg.output.orientation:
                 display = apply_orientation(display, meta.orientation)
+        st.frame_index += 1
         info.amplification = float(amp[0])
         info.wb_gains = tuple(float(g) for g in gains[0])  # type: ignore[assignment]
         return display, info
 
-    def _denoise(self, packed: Tensor, meta: RawMeta, n_avg: float) -> tuple[Tensor, tuple]:
-        d = self.config.denoise
+    def _noise_model(self, packed: Tensor, meta: RawMeta, n_avg: float) -> tuple[float, float]:
         if meta.noise_profile is not None:
             # Averaging n samples divides the variance by n.
-            shot, read = meta.noise_profile[0] / n_avg, meta.noise_profile[1] / n_avg
-        else:
-            shot, read = denoise.estimate_noise(packed[:1])
+            return meta.noise_profile[0] / n_avg, meta.noise_profile[1] / n_avg
+        return denoise.estimate_noise(packed[:1])
+
+    def _denoise(self, packed: Tensor, shot: float, read: float,
+                 var_scale: Tensor | None) -> Tensor:
+        d = self.config.denoise
         if not d.enabled:
-            return packed, (shot, read)
-        out = denoise.denoise_packed(packed, shot, read, strength=d.strength,
-                                     chroma_strength=d.chroma_strength, levels=d.levels)
-        return out, (shot, read)
+            return packed
+        return denoise.denoise_packed(packed, shot, read, strength=d.strength,
+                                      chroma_strength=d.chroma_strength, levels=d.levels,
+                                      var_scale=var_scale)
 
     def _lens_shading(self, packed: Tensor, meta: RawMeta) -> Tensor:
         cfg = self.config.lens_shading
@@ -240,12 +271,13 @@ class Pipeline:
             meta.color_matrix_1, meta.cct_1, meta.color_matrix_2, meta.cct_2, neutral / neutral[1])
         return torch.from_numpy(ccm.srgb_from_camera(xyz_to_cam)).float(), cct
 
-    def _tone(self, lin_srgb: Tensor) -> Tensor:
+    def _tone(self, lin_srgb: Tensor, st: StreamState) -> Tensor:
         t = self.config.tone
         display = tone.tone_curve(lin_srgb, t.white_point)
         display = tone.srgb_oetf(display) if t.gamma == "srgb" else tone.bt709_oetf(display)
         if t.contrast > 0:
-            levels = tone.contrast_levels(display, t.black_percentile, t.white_percentile)
+            levels = st.levels.update(
+                lambda: tone.contrast_levels(display, t.black_percentile, t.white_percentile))
             display = tone.stretch_contrast(display, levels, t.contrast)
         return display
 

@@ -88,6 +88,7 @@ def denoise_packed(
     strength: float = 1.0,
     chroma_strength: float = 2.0,
     levels: int = 4,
+    var_scale: Tensor | None = None,
 ) -> Tensor:
     """Wavelet-shrinkage denoise of packed Bayer planes with a Poisson-Gaussian noise model.
 
@@ -98,6 +99,8 @@ def denoise_packed(
         strength: luma threshold in local noise sigmas (0 disables luma denoising).
         chroma_strength: chroma threshold in local noise sigmas.
         levels: wavelet scales (each doubles the reach).
+        var_scale: (B, 1, h, w) per-pixel factor on the noise variance (``1/n`` after a
+            temporal filter averaged ``n`` frames); None = 1.
     Returns:
         (B, 4, h, w), the same mean level.
     """
@@ -114,7 +117,8 @@ def denoise_packed(
         detail = c - smooth
         if j == 0:
             # Local signal level from the luma of the first smooth band (Y = 2 * mean plane).
-            sigma = (shot_t * (0.5 * smooth[:, :1]).clamp_min(0.0) + read_t).sqrt()
+            var = shot_t * (0.5 * smooth[:, :1]).clamp_min(0.0) + read_t
+            sigma = (var if var_scale is None else var * var_scale).sqrt()
         thr = k * sigma * _LEVEL_SIGMA[min(j, len(_LEVEL_SIGMA) - 1)]
         # Non-negative garrote: kills coefficients below thr like soft thresholding, but shrinks
         # large ones only by thr^2/d, so strong edges (a lamp, a chroma boundary) keep their

@@ -1,0 +1,1 @@
+"""Temporal filtering of packed raw frames: motion estimation and the recursive filter."""

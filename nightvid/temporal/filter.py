@@ -1,0 +1,61 @@
+"""The temporal stage: motion-compensate the running average onto the frame, then update it."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..config import TemporalConfig
+from ..state import StreamState
+from .align import estimate_flow, warp
+from .recursive_filter import recursive_step
+
+
+def flow_luma(packed: Tensor, long_side: int) -> Tensor:
+    """Small square-root luma for motion estimation: (B, 1, h, w).
+
+    The square root roughly equalises Poisson-Gaussian noise across levels (a variance-
+    stabilising transform), so one matching threshold serves shadows and lit areas alike.
+    """
+    h, w = packed.shape[-2:]
+    s = min(1.0, long_side / max(h, w))
+    y = F.interpolate(packed.mean(dim=1, keepdim=True), size=(max(8, round(h * s)),
+                      max(8, round(w * s))), mode="area")
+    return y.clamp_min(0.0).sqrt()
+
+
+def temporal_filter(packed: Tensor, state: StreamState, shot: float, read: float,
+                    cfg: TemporalConfig) -> tuple[Tensor, Tensor]:
+    """Filter one frame against the stream's memory and update it.
+
+    Args:
+        packed: (B, 4, h, w) linear, black-subtracted, un-amplified, lens shading not applied.
+        state: the stream's state (``acc``, ``count``, ``prev_luma`` are read and replaced).
+        shot, read: noise model of one sample of ``packed``.
+        cfg: the temporal config.
+    Returns:
+        (filtered (B, 4, h, w), frames averaged per pixel (B, 1, h, w)).
+    """
+    luma = flow_luma(packed, cfg.flow_long_side)
+    if state.acc is None or state.acc.shape != packed.shape:
+        state.acc, state.count = packed, torch.ones_like(packed[:, :1])
+        state.prev_luma = luma
+        return packed, state.count
+    # Noise std of the luma image: sqrt-domain std ~ sigma / (2 sqrt(x)), averaged over the
+    # 4 planes and the area downsample.
+    n_px = packed.shape[-2] * packed.shape[-1] / (luma.shape[-2] * luma.shape[-1])
+    level = luma.square().mean().clamp_min(1e-6)
+    sigma = ((shot * level + read) / (4.0 * n_px)).sqrt() / (2.0 * level.sqrt())
+    assert state.prev_luma is not None and state.count is not None
+    flow = estimate_flow(state.prev_luma, luma, radius=cfg.search_px, block=cfg.block,
+                         noise_sigma=sigma)
+    acc_w = warp(state.acc, flow)
+    # Samples fetched from outside the previous frame have no history.
+    inside = warp(torch.ones_like(state.count), flow, padding="zeros")
+    count_w = warp(state.count, flow) * (inside > 0.999)
+    acc, count = recursive_step(packed, acc_w, count_w, torch.tensor(shot), torch.tensor(read),
+                                max_frames=cfg.max_frames, motion_sigmas=cfg.motion_sigmas)
+    state.acc, state.count, state.flow = acc, count, flow
+    state.prev_luma = flow_luma(acc, cfg.flow_long_side)  # the cleaner reference next time
+    return acc, count
