@@ -50,8 +50,8 @@ class DenoiseConfig:
     """Classical raw denoise (VST + a-trous wavelet shrinkage on luma/chroma)."""
 
     enabled: bool = True
-    strength: float = 1.0  # luma threshold in noise sigmas
-    chroma_strength: float = 2.0  # chroma threshold in noise sigmas
+    strength: float = 1.6  # luma threshold in noise sigmas
+    chroma_strength: float = 3.0  # chroma threshold in noise sigmas
     levels: int = 4
 
 

@@ -174,7 +174,7 @@ class Pipeline:
                 unpack_bayer(lin, meta.cfa), meta.cfa)
         with self._stage(info, "ccm"):
             m, info.cct_k = self._color_matrix(meta, gains)
-            lin_srgb = ccm.apply_ccm(cam, m).clamp_min(0.0)
+            lin_srgb = tone.clip_negatives(ccm.apply_ccm(cam, m))
             lin_srgb = resize_rgb(lin_srgb, out_hw)
         with self._stage(info, "sky"):
             if cfg.sky.enabled and cfg.sky.strength > 0:

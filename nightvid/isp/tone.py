@@ -80,3 +80,27 @@ def stretch_contrast(display: Tensor, levels: Tensor, amount: float = 0.6,
     slope = (1.0 / (hi - lo).clamp_min(1e-3)).clamp_max(max_gain)
     out = (display - lo[:, None, None, None]) * slope[:, None, None, None]
     return out.clamp(0.0, 1.0)
+
+
+def clip_negatives(lin: Tensor, toe: float = 0.02) -> Tensor:
+    """Remove negative components of linear RGB by desaturating towards luma, keeping luma.
+
+    After black subtraction, noise makes dark pixels negative. Clamping each channel at 0
+    biases the channels with the larger noise (R and B after white-balance gains of ~2) upward
+    and paints dark skies magenta; desaturating instead keeps the mean colour neutral.
+
+    Args:
+        lin: (B, 3, H, W) linear RGB.
+        toe: luma below this is rolled off smoothly into (0, toe) instead of clamped at 0, so
+            noise undershoots in the shadows do not become black dots.
+    Returns:
+        (B, 3, H, W), all >= 0, luma unchanged where it is >= ``toe``.
+    """
+    y0 = luma(lin)
+    # C1-continuous toe: toe * exp(y / toe - 1) meets y at y = toe with slope 1.
+    y = torch.where(y0 < toe, toe * torch.exp((y0 / toe).clamp_max(1.0) - 1.0), y0)
+    lin = lin + (y - y0)  # shift all channels equally: colour differences kept
+    low = lin.amin(dim=1, keepdim=True)
+    # Mix factor t in [0, 1]: y + t * (c - y) >= 0 for every channel.
+    t = torch.where(low < 0, y / (y - low).clamp_min(1e-12), torch.ones_like(y)).clamp(0.0, 1.0)
+    return (y + t * (lin - y)).clamp_min(0.0)

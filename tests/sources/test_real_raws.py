@@ -126,7 +126,8 @@ def test_npr_png_beside_sidecar(tmp_path, sidecar):
     rng = np.random.default_rng(5)
     # A dark textured scene: smooth blobs plus noise, in the sidecar's level range.
     base = cv2.GaussianBlur(rng.random((96, 128)), (0, 0), 6)
-    field = cv2.resize(base, (256, 192), interpolation=cv2.INTER_CUBIC)
+    # Large enough that the patch interior lies beyond the chroma denoiser's reach (~32 px).
+    field = cv2.resize(base, (512, 384), interpolation=cv2.INTER_CUBIC)
     white = float(np.ravel([data["white_level"]])[0])
     black = 2048.0 if "canon" in sidecar else 256.0
     mosaic = black + (white - black) * (0.01 + 0.04 * field / field.max())
@@ -135,7 +136,7 @@ def test_npr_png_beside_sidecar(tmp_path, sidecar):
     meta, img, _ = _render_checked(png, 1.0)
     assert meta.origin["black_level"] == "sidecar"
     assert meta.black_level == (black,) * 4
-    assert img.shape[:2] == (192, 256)
+    assert img.shape[:2] == (384, 512)
 
 
 def test_npr_fields_parsed():
