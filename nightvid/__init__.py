@@ -21,7 +21,8 @@ from .errors import (
     UnknownNameError,
     UnsupportedCFAError,
 )
-from .pipeline import Pipeline, RenderInfo, pick_device
+from .pipeline import Pipeline, RenderInfo
+from .runtime import pick_device
 from .sources import open_raw
 from .types import Frame, RawMeta
 

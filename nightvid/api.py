@@ -9,7 +9,8 @@ import numpy as np
 
 from .config import Config, load_config
 from .errors import ConfigError
-from .pipeline import Pipeline, RenderInfo, to_uint
+from .pipeline import Pipeline, RenderInfo
+from .runtime import to_uint
 from .sinks.images import image_bit_depth, write_image
 from .sources import open_raw
 
@@ -51,7 +52,8 @@ def _parse_size(value: Any) -> tuple[int, int]:
         try:
             w, h = (int(p) if p else 0 for p in parts)
         except ValueError:
-            raise ConfigError(f"--size: expected WxH (e.g. 1920x1080 or 1920x), got {value!r}") from None
+            raise ConfigError(f"--size: expected WxH (e.g. 1920x1080 or 1920x), "
+                              f"got {value!r}") from None
     else:
         w, h = (int(v) for v in value)
     if w < 0 or h < 0 or (w == 0 and h == 0):

@@ -19,7 +19,8 @@ import torch
 
 from .api import resolve_overrides
 from .config import load_config
-from .pipeline import Pipeline, to_uint
+from .pipeline import Pipeline
+from .runtime import to_uint
 from .sinks.images import write_image
 from .sources import open_raw
 

@@ -110,8 +110,9 @@ def _list(args: argparse.Namespace) -> int:
     from .sources import SOURCES
 
     print("profiles: " + ", ".join(profile_names()))
-    print("sources:  " + ", ".join(f"{n} ({', '.join(s for s, v in SOURCES.suffixes().items() if v == n)})"
-                                   for n in SOURCES.names()))
+    suffixes = SOURCES.suffixes()
+    print("sources:  " + ", ".join(
+        f"{n} ({', '.join(s for s, v in suffixes.items() if v == n)})" for n in SOURCES.names()))
     print("outputs:  " + ", ".join(IMAGE_SUFFIXES))
     return 0
 

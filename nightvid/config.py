@@ -264,4 +264,5 @@ def _coerce(value: Any, hint: Any, dotted: str, src: str) -> Any:
         return value
     if hint is str and isinstance(value, str):
         return value
-    raise ConfigError(f"{dotted}: expected {getattr(hint, '__name__', hint)}, got {value!r} ({src})")
+    name = getattr(hint, "__name__", hint)
+    raise ConfigError(f"{dotted}: expected {name}, got {value!r} ({src})")

@@ -17,10 +17,9 @@ from torch import Tensor
 
 from . import warnings_once
 from .config import Config
-from .errors import ConfigError
 from .isp import ccm, color, demosaic, denoise, exposure, lens_shading, sky, tone
 from .isp.black_level import normalize_levels
-from .isp.orientation import apply_orientation, swaps_axes
+from .isp.orientation import apply_orientation
 from .isp.pack import mosaic_to_tensor, pack_bayer, unpack_bayer
 from .isp.resize import downsample_packed, resize_rgb
 from .isp.white_balance import (
@@ -30,23 +29,10 @@ from .isp.white_balance import (
     grayness_index,
     packed_to_cam_rgb,
 )
+from .runtime import output_size, pick_device
 from .state import StreamState
 from .temporal.filter import temporal_filter
 from .types import RawMeta
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; anything else as given (validated)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"runtime.device: expected auto, cpu, cuda or cuda:N, "
-                          f"got {name!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"runtime.device: {name!r} requested but no CUDA device is available")
-    return dev
 
 
 @dataclass
@@ -65,24 +51,9 @@ class RenderInfo:
     sky_fraction: float = 0.0
 
 
-def output_size(cfg: Config, height: int, width: int, orientation: int) -> tuple[int, int]:
-    """Output (h, w) in *sensor* orientation for a mosaic of ``height`` x ``width``.
-
-    ``output.width``/``height`` are a box in the displayed orientation that the image is fitted
-    into, aspect kept; with neither set, ``output.scale`` scales the full size.
-    """
-    o = cfg.output
-    swap = o.orientation and swaps_axes(orientation)
-    dw, dh = (height, width) if swap else (width, height)  # displayed size at full res
-    if o.width or o.height:
-        s = min(o.width / dw if o.width else np.inf, o.height / dh if o.height else np.inf)
-    else:
-        s = o.scale
-    s = min(float(s), 1.0)
-    if s <= 0:
-        raise ConfigError(f"output: expected a positive size or scale, got scale {s}")
-    out_w, out_h = max(2, round(dw * s)), max(2, round(dh * s))
-    return (out_w, out_h) if swap else (out_h, out_w)
+#: Metadata of an sRGB frame laid out as packed planes: unit levels, identity colour.
+RGB_META = RawMeta(black_level=(0.0, 0.0, 0.0, 0.0), white_level=1.0, cfa="RGGB",
+                   camera="sRGB video", source="rgb")
 
 
 class Pipeline:
@@ -126,7 +97,6 @@ class Pipeline:
             ((1, 3, h, w) display sRGB in [0, 1], upright; RenderInfo).
         """
         cfg, info = self.config, RenderInfo()
-        st = state if state is not None else StreamState(cfg.stream)
         h_full, w_full = mosaic.shape
         out_hw = output_size(cfg, h_full, w_full, meta.orientation)
         packed_hw = (h_full // 2, w_full // 2)
@@ -146,7 +116,46 @@ class Pipeline:
             black = torch.tensor(meta.black_level, dtype=torch.float32)
             packed = normalize_levels(packed, black, float(meta.white_level))
             shot, read = self._noise_model(packed, meta, n_avg)
-            info.noise = (shot, read)
+        return self._process(packed, (shot, read), meta, state, out_hw, small, info)
+
+    @torch.inference_mode()
+    def render_rgb(self, image: np.ndarray,
+                   state: StreamState | None = None) -> tuple[Tensor, RenderInfo]:
+        """Render a dark sRGB frame (the RGB path: phone or webcam footage that is no longer raw).
+
+        The frame is linearised and laid out as packed planes (R, G, G, B) with identity colour,
+        then runs the same stages as raw frames from the temporal filter on: amplification
+        (illumination), noise-aware denoise, cached white balance and tone, sky, colour fixes.
+
+        Args:
+            image: (H, W, 3) uint8 or uint16 sRGB.
+            state: the stream's state, or None for a single image.
+        Returns:
+            ((1, 3, h, w) display sRGB in [0, 1]; RenderInfo).
+        """
+        cfg, info = self.config, RenderInfo(mode="rgb")
+        h, w = image.shape[:2]
+        out_hw = output_size(cfg, h, w, 1)
+        info.work_size = out_hw
+        with self._stage(info, "upload+pack"):
+            top = 255.0 if image.dtype == np.uint8 else 65535.0
+            rgb = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
+            rgb = rgb.permute(2, 0, 1)[None].float() / top  # (H,W,3) -> (1,3,H,W)
+            lin = tone.srgb_eotf(rgb.clamp(0.0, 1.0))
+            lin = resize_rgb(lin, out_hw)
+            packed = torch.cat([lin[:, :1], lin[:, 1:2], lin[:, 1:2], lin[:, 2:]], dim=1)
+        with self._stage(info, "levels"):
+            noise = denoise.estimate_noise_rgb(packed)
+        return self._process(packed, noise, RGB_META, state, out_hw, True, info)
+
+    def _process(self, packed: Tensor, noise: tuple[float, float], meta: RawMeta,
+                 state: StreamState | None, out_hw: tuple[int, int], small: bool,
+                 info: RenderInfo) -> tuple[Tensor, RenderInfo]:
+        """Everything after the levels: shared by raw and RGB frames."""
+        cfg = self.config
+        st = state if state is not None else StreamState(cfg.stream)
+        shot, read = noise
+        info.noise = noise
         with self._stage(info, "temporal"):
             # A cut resets every cache; the filter then averages static areas across frames.
             info.cut = state is not None and st.detect_cut(st.thumbnail(packed))
@@ -197,6 +206,7 @@ class Pipeline:
         info.amplification = float(amp[0])
         info.wb_gains = tuple(float(g) for g in gains[0])  # type: ignore[assignment]
         return display, info
+
 
     def _noise_model(self, packed: Tensor, meta: RawMeta, n_avg: float) -> tuple[float, float]:
         if meta.noise_profile is not None:
@@ -280,12 +290,3 @@ class Pipeline:
                 lambda: tone.contrast_levels(display, t.black_percentile, t.white_percentile))
             display = tone.stretch_contrast(display, levels, t.contrast)
         return display
-
-
-def to_uint(display: Tensor, bit_depth: int = 8) -> np.ndarray:
-    """(1, 3, H, W) display in [0, 1] -> (H, W, 3) uint8/uint16 RGB, converted on the device."""
-    top = 255.0 if bit_depth == 8 else 65535.0
-    q = (display[0].clamp(0, 1) * top + 0.5).permute(1, 2, 0)  # (3,H,W) -> (H,W,3)
-    q = q.to(torch.uint8) if bit_depth == 8 else q.to(torch.int32)
-    arr = q.contiguous().cpu().numpy()
-    return arr if bit_depth == 8 else arr.astype(np.uint16)

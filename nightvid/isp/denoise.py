@@ -80,6 +80,18 @@ def estimate_noise(packed: Tensor) -> tuple[float, float]:
     return max(shot, 0.0), max(read, 1e-10)
 
 
+def estimate_noise_rgb(packed: Tensor) -> tuple[float, float]:
+    """(0, read) for frames without a raw noise model (decoded sRGB video): the variance of
+    the finest detail, from the median absolute horizontal difference of the green plane.
+
+    Compressed video noise is not Poisson-Gaussian any more; a signal-independent level is
+    the honest model. Args: packed (1, 4, h, w). Returns: (0.0, variance).
+    """
+    d = (packed[:, 1, :, 1:] - packed[:, 1, :, :-1]).flatten()
+    mad = (d - d.median()).abs().median()
+    return 0.0, max(float((1.4826 * mad) ** 2 / 2.0), 1e-10)
+
+
 def suppress_impulses(packed: Tensor, sigma: Tensor, k: float = 3.0) -> Tensor:
     """Replace samples more than ``k`` sigmas from their plane's 3x3 median by that median.
 

@@ -34,7 +34,8 @@ def read_raw_file(path: Path) -> tuple[np.ndarray, RawMeta]:
     except (rawpy.LibRawIOError, rawpy.LibRawDataError) as exc:
         raise SourceError(f"{path}: corrupt or truncated raw ({exc})") from None
     except rawpy.LibRawError as exc:
-        raise SourceError(f"{path}: LibRaw cannot decode it ({type(exc).__name__}: {exc})") from None
+        raise SourceError(f"{path}: LibRaw cannot decode it "
+                          f"({type(exc).__name__}: {exc})") from None
     origin = {k: "libraw" for k in fields}
     if dng is not None:
         dng_fields = _from_dng(dng, fields["cfa"], mosaic.shape)
