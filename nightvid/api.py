@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .config import Config, load_config
+from .engine import Summary
 from .errors import ConfigError
 from .pipeline import Pipeline, RenderInfo
 from .runtime import to_uint
@@ -112,3 +113,39 @@ def enhance(path: str | Path, output: str | Path | None = None, *, profile: str 
     if output is not None:
         write_image(rgb, output, cfg.output.jpeg_quality)
     return rgb
+
+
+def process_stream(source: str | Path, output: str | Path, config: Config, *,
+                   codec: str | None = None, bit_depth: int = 8, quality: int | None = None,
+                   fps: Any = None, pix_fmt: str | None = None,
+                   size: tuple[int, int] | None = None, resume: bool = False,
+                   progress: bool = True) -> Summary:
+    """Render a raw sequence, Bayer stack, rawvideo stream or sRGB video into ``output``.
+
+    Args:
+        source: a DNG folder, ``.npy``/``.npz`` stack, rawvideo file or video file.
+        output: ``.mp4``/``.mov``/``.mkv``, a frame folder or a ``frame_%05d.png`` pattern.
+        config: the resolved config.
+        codec, bit_depth, quality: passed to the sink (see :func:`nightvid.sinks.open_sink`).
+        fps: frame rate for sources that carry none.
+        pix_fmt, size: rawvideo pixel format and (w, h).
+        resume: frame-folder outputs: keep complete frames and continue after them.
+        progress: show a progress bar.
+    Returns:
+        The run's :class:`~nightvid.engine.Summary`.
+    """
+    from fractions import Fraction
+
+    from .engine import Engine
+    from .sinks.base import open_sink
+    from .sources import open_source
+
+    probe = open_source(source, fps=fps, pix_fmt=pix_fmt, size=size)
+    rate = probe.fps or Fraction(24)
+    probe.close()
+    with open_sink(output, fps=rate, codec=codec, bit_depth=bit_depth, quality=quality,
+                   audio_from=getattr(probe, "audio_path", None), resume=resume,
+                   time_base=getattr(probe, "time_base", None)) as sink:
+        start = getattr(sink, "resume_from", 0) if resume else 0
+        with open_source(source, fps=fps, pix_fmt=pix_fmt, size=size, start=start) as src:
+            return Engine(config).run(src, sink, progress=progress)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .config import load_config, parse_set, profile_names
-from .errors import NightvidError
+from .errors import ConfigError, NightvidError
 
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
@@ -24,7 +24,8 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ev", type=float, help="fixed exposure gain in stops (2**EV); default auto")
     p.add_argument("--wb", metavar="MODE", help="as-shot, auto, fused, or R,G,B gains")
     p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality 1-100")
-    p.add_argument("--bit-depth", type=int, choices=(8, 16), help="PNG bits per channel")
+    p.add_argument("--bit-depth", type=int, choices=(8, 10, 16),
+                   help="bits per channel: PNG 8/16, video 8/10 (FFV1 up to 16)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set tone.contrast=0.4 (repeatable)")
 
@@ -36,11 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("enhance", help="render a raw photo to JPEG/PNG/TIFF")
-    p.add_argument("input", help="raw file (DNG, ARW, CR2, NEF, ...) or NPR-format PNG")
-    p.add_argument("-o", "--output", required=True, help="output file (.jpg, .png, .tif)")
+    p = sub.add_parser("enhance", help="render a raw photo or a raw/sRGB video")
+    p.add_argument("input", help="raw photo (DNG, ARW, CR2, NEF, ... or NPR-format PNG), a "
+                   "DNG sequence folder, a Bayer stack (.npy/.npz), a rawvideo stream or a video")
+    p.add_argument("-o", "--output", required=True, help="output: .jpg/.png/.tif for a photo; "
+                   ".mp4/.mov/.mkv, a folder or frame_%%05d.png for a stream")
     _add_render_options(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    v = p.add_argument_group("video")
+    v.add_argument("--codec", help="h264, hevc, prores, ffv1 (video) or png, tiff, jpeg "
+                   "(frame folder); default from the output suffix")
+    v.add_argument("--fps", help="frame rate when the source has none (e.g. 24, 30000/1001)")
+    v.add_argument("--temporal", action=argparse.BooleanOptionalAction, default=None,
+                   help="motion-compensated temporal filter (default: on)")
+    v.add_argument("--pix-fmt", help="Bayer pixel format of a rawvideo input (bayer_rggb16le)")
+    v.add_argument("--video-size", metavar="WxH", help="frame size of a rawvideo input")
+    v.add_argument("--resume", action="store_true",
+                   help="continue a frame-folder output where it stopped")
 
     p = sub.add_parser("info", help="print a raw file's metadata and the defaults assumed")
     p.add_argument("input")
@@ -71,10 +84,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _is_stream(args: argparse.Namespace) -> bool:
+    from pathlib import Path
+
+    from .sinks.images import IMAGE_SUFFIXES
+
+    inp, out = Path(args.input), Path(args.output)
+    photo_out = out.suffix.lower() in IMAGE_SUFFIXES and "%" not in out.name
+    return inp.is_dir() or not photo_out or bool(args.pix_fmt) or inp.suffix.lower() in (
+        ".npy", ".npz", ".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".bayer", ".rawvideo")
+
+
 def _enhance(args: argparse.Namespace) -> int:
+    if _is_stream(args):
+        return _enhance_stream(args)
     from .api import render_file, resolve_overrides
     from .sinks.images import image_bit_depth, write_image
 
+    if args.bit_depth == 10:
+        raise ConfigError("--bit-depth: 10 is for video; images take 8 or 16")
     over = parse_set(args.set)
     over.update(resolve_overrides(size=args.size, scale=args.scale, ev=args.ev, wb=args.wb,
                                   device=args.device, quality=args.quality,
@@ -88,6 +116,35 @@ def _enhance(args: argparse.Namespace) -> int:
         g = ", ".join(f"{x:.2f}" for x in info.wb_gains)
         print(f"{args.output}: {rgb.shape[1]}x{rgb.shape[0]} in {time.perf_counter() - t0:.2f} s "
               f"(gain x{info.amplification:.1f}, WB {g}, {info.cct_k:.0f} K, {info.mode} path)")
+    return 0
+
+
+def _enhance_stream(args: argparse.Namespace) -> int:
+    from .api import process_stream, resolve_overrides
+
+    over = parse_set(args.set)
+    over.update(resolve_overrides(size=args.size, scale=args.scale, ev=args.ev, wb=args.wb,
+                                  device=args.device))
+    if args.temporal is not None:
+        over["temporal.enabled"] = args.temporal
+    cfg = load_config(args.profile, over)
+    size = None
+    if args.video_size:
+        w, _, h = args.video_size.lower().partition("x")
+        try:
+            size = (int(w), int(h))
+        except ValueError:
+            raise ConfigError(f"--video-size: expected WxH, got {args.video_size!r}") from None
+    summary = process_stream(args.input, args.output, cfg, codec=args.codec,
+                             bit_depth=args.bit_depth or 8, quality=args.quality, fps=args.fps,
+                             pix_fmt=args.pix_fmt, size=size, resume=args.resume,
+                             progress=not args.quiet)
+    if summary.interrupted:
+        print(f"nightvid: interrupted; {args.output} holds the {summary.frames} frames rendered "
+              "so far", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(f"{args.output}: " + summary.format())
     return 0
 
 

@@ -26,7 +26,6 @@ _S = 1.0 / math.sqrt(2.0)
 _ROT = torch.tensor(
     [[0.5, 0.5, 0.5, 0.5], [_S, 0.0, 0.0, -_S], [0.5, -0.5, -0.5, 0.5], [0.0, _S, -_S, 0.0]]
 )
-_B3 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 # Std of a-trous B3 detail coefficients per level, for unit white noise (Starck & Murtagh).
 _LEVEL_SIGMA = (0.890, 0.201, 0.086, 0.041, 0.020, 0.010, 0.005)
 
@@ -37,17 +36,20 @@ def _rotate(x: Tensor, inverse: bool = False) -> Tensor:
 
 
 def _smooth(x: Tensor, level: int) -> Tensor:
-    """One a-trous B3-spline smoothing step at dilation 2**level (separable, replicate edges)."""
+    """One a-trous B3-spline smoothing step at dilation 2**level (separable, reflect edges).
+
+    Written as shifted adds: PyTorch's CPU kernels for dilated depthwise convolutions are an
+    order of magnitude slower than five slices and adds.
+    """
     d = 2**level
-    c = x.shape[1]
-    k = _B3.to(x)
-    kh = k.reshape(1, 1, 1, 5).expand(c, 1, 1, 5)
-    kv = k.reshape(1, 1, 5, 1).expand(c, 1, 5, 1)
-    pad = 2 * d
     h, w = x.shape[-2:]
-    mode = "reflect" if pad < min(h, w) else "replicate"
-    x = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode=mode), kh, dilation=(1, d), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, pad, pad), mode=mode), kv, dilation=(d, 1), groups=c)
+    mode = "reflect" if 2 * d < min(h, w) else "replicate"
+    p = F.pad(x, (2 * d, 2 * d, 0, 0), mode=mode)
+    x = (6.0 * p[..., 2 * d : 2 * d + w] + 4.0 * (p[..., d : d + w] + p[..., 3 * d : 3 * d + w])
+         + p[..., :w] + p[..., 4 * d : 4 * d + w]) / 16.0
+    p = F.pad(x, (0, 0, 2 * d, 2 * d), mode=mode)
+    return (6.0 * p[..., 2 * d : 2 * d + h, :] + 4.0 * (p[..., d : d + h, :]
+            + p[..., 3 * d : 3 * d + h, :]) + p[..., :h, :] + p[..., 4 * d : 4 * d + h, :]) / 16.0
 
 
 def estimate_noise(packed: Tensor) -> tuple[float, float]:
@@ -93,11 +95,13 @@ def estimate_noise_rgb(packed: Tensor) -> tuple[float, float]:
 
 
 def suppress_impulses(packed: Tensor, sigma: Tensor, k: float = 3.0) -> Tensor:
-    """Replace samples more than ``k`` sigmas from their plane's 3x3 median by that median.
+    """Clamp samples that stand more than ``k`` sigmas outside the range of their 8 neighbours.
 
     Hot pixels and the heavy tail of read noise (Tukey-lambda, not Gaussian, at high ISO) survive
-    wavelet shrinkage as isolated bright dots; a median test removes them without touching
-    edges, which move the median along with the sample.
+    wavelet shrinkage as isolated dots. A sample above the maximum (or below the minimum) of
+    its neighbours by more than ``k`` sigmas is pulled back to that maximum (minimum). Edges and
+    lines are untouched: there a neighbour is as bright as the sample. Eight shifted min/max
+    operations, no sort: cheap at any size.
 
     Args:
         packed: (B, 4, h, w) linear.
@@ -106,10 +110,19 @@ def suppress_impulses(packed: Tensor, sigma: Tensor, k: float = 3.0) -> Tensor:
     Returns:
         (B, 4, h, w).
     """
-    b, c, h, w = packed.shape
-    patches = F.unfold(F.pad(packed, (1, 1, 1, 1), mode="replicate"), 3)  # (B, 4*9, h*w)
-    med = patches.reshape(b, c, 9, h * w).median(dim=2).values.reshape(b, c, h, w)
-    return torch.where((packed - med).abs() > k * sigma, med, packed)
+    h, w = packed.shape[-2:]
+    pad = F.pad(packed, (1, 1, 1, 1), mode="replicate")
+    hi = lo = None
+    for dy in range(3):
+        for dx in range(3):
+            if dy == 1 and dx == 1:
+                continue
+            n = pad[..., dy : dy + h, dx : dx + w]
+            hi = n if hi is None else torch.maximum(hi, n)
+            lo = n if lo is None else torch.minimum(lo, n)
+    assert hi is not None and lo is not None
+    margin = k * sigma
+    return torch.where(packed > hi + margin, hi, torch.where(packed < lo - margin, lo, packed))
 
 
 def denoise_packed(
@@ -144,20 +157,32 @@ def denoise_packed(
     var0 = shot_t * level0 + read_t
     packed = suppress_impulses(packed, (var0 if var_scale is None else var0 * var_scale).sqrt())
     x = _rotate(packed)  # (B,4,h,w): Y, C1, C2, C3
-    k = torch.tensor([strength] + [chroma_strength] * 3).to(packed).reshape(1, 4, 1, 1)
+    sig = var0.sqrt() if var_scale is None else (var0 * var_scale).sqrt()  # (B,1,h,w)
+    y = _shrink(x[:, :1], sig, strength, levels)
+    h, w = x.shape[-2:]
+    if min(h, w) >= 16 and levels > 1:
+        # Chroma carries little fine detail: denoise it at half resolution (a quarter of the
+        # work; averaging 4 samples halves the noise std) and upsample, like 4:2:0 video.
+        half = F.avg_pool2d(x[:, 1:], 2, ceil_mode=True)
+        sig2 = F.avg_pool2d(sig, 2, ceil_mode=True) / 2.0
+        chroma = _shrink(half, sig2, chroma_strength, levels - 1)
+        chroma = F.interpolate(chroma, size=(h, w), mode="bilinear", align_corners=False)
+    else:
+        chroma = _shrink(x[:, 1:], sig, chroma_strength, levels)
+    return _rotate(torch.cat([y, chroma], dim=1), inverse=True)
+
+
+def _shrink(x: Tensor, sigma: Tensor, k: float, levels: int) -> Tensor:
+    """A-trous decomposition of (B, C, h, w), garrote at ``k`` local sigmas, reconstruction."""
     out = torch.zeros_like(x)
     c = x
     for j in range(levels):
         smooth = _smooth(c, j)
         detail = c - smooth
-        if j == 0:
-            # Local signal level from the luma of the first smooth band (Y = 2 * mean plane).
-            var = shot_t * (0.5 * smooth[:, :1]).clamp_min(0.0) + read_t
-            sigma = (var if var_scale is None else var * var_scale).sqrt()
-        thr = k * sigma * _LEVEL_SIGMA[min(j, len(_LEVEL_SIGMA) - 1)]
+        thr = (k * _LEVEL_SIGMA[min(j, len(_LEVEL_SIGMA) - 1)]) * sigma
         # Non-negative garrote: kills coefficients below thr like soft thresholding, but shrinks
         # large ones only by thr^2/d, so strong edges (a lamp, a chroma boundary) keep their
         # amplitude and colour does not bleed across them.
-        out = out + detail * (1.0 - thr**2 / detail.square().clamp_min(1e-20)).clamp_min(0.0)
+        out = out + detail * (1.0 - thr.square() / detail.square().clamp_min(1e-20)).clamp_min(0.0)
         c = smooth
-    return _rotate(out + c, inverse=True)
+    return out + c
