@@ -148,4 +148,5 @@ def process_stream(source: str | Path, output: str | Path, config: Config, *,
                    time_base=getattr(probe, "time_base", None)) as sink:
         start = getattr(sink, "resume_from", 0) if resume else 0
         with open_source(source, fps=fps, pix_fmt=pix_fmt, size=size, start=start) as src:
-            return Engine(config).run(src, sink, progress=progress)
+            # Per-stage timing syncs the device after each stage: cheap, and the summary needs it.
+            return Engine(config, timings=True).run(src, sink, progress=progress)

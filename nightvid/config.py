@@ -119,7 +119,7 @@ class StreamConfig:
     tone_smoothing_frames: float = 8.0
     sky_every: int = 8
     sky_smoothing_frames: float = 6.0
-    cut_threshold: float = 0.35  # histogram distance (0..1) that counts as a scene cut
+    cut_threshold: float = 1.0  # mean |log2| change of a 16x9 thumbnail that counts as a cut
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -55,15 +54,6 @@ class SmoothedEstimate:
         return self.value.exp() if self.log else self.value
 
 
-def luma_histogram(packed_thumb: Tensor, bins: int = 32) -> Tensor:
-    """Normalised histogram of log luma of a small packed frame: (B, bins)."""
-    y = packed_thumb.mean(dim=1).clamp_min(1e-5).log2().flatten(1)  # (B, n), ~[-16, 0]
-    idx = ((y + 16.0) / 16.0 * bins).clamp(0, bins - 1).long()
-    hist = torch.zeros(y.shape[0], bins, device=y.device, dtype=y.dtype)
-    hist.scatter_add_(1, idx, torch.ones_like(y))
-    return hist / hist.sum(dim=1, keepdim=True)
-
-
 @dataclass
 class StreamState:
     """Per-stream caches and filter memory (one per source; never shared between streams)."""
@@ -75,7 +65,7 @@ class StreamState:
     acc: Tensor | None = None
     count: Tensor | None = None
     prev_luma: Tensor | None = None
-    prev_hist: Tensor | None = None
+    prev_hist: Tensor | None = None  # previous 16x9 log thumbnail
     flow: Tensor | None = None  # last frame's flow, (B,2,h,w) in luma pixels
 
     def __post_init__(self) -> None:
@@ -92,17 +82,20 @@ class StreamState:
             cache.reset()
 
     def detect_cut(self, packed_thumb: Tensor) -> bool:
-        """Histogram distance to the previous frame above the threshold: reset, return True.
+        """Compare a 16x9 log thumbnail with the previous frame's; above the threshold: reset.
 
-        Half the L1 distance of log-luma histograms: 0 for identical, 1 for disjoint. Exposure
-        drifts and moving objects move little mass; a cut to another scene moves most of it.
+        Each plane's mean log level is removed first, so exposure drifts and white-balance
+        changes within a shot do not count; a pan or a moving object changes a few cells, a
+        cut changes the layout everywhere. Measured on the bundled clip: 0.14-0.49 within
+        shots, 1.65 at the cut (mean absolute log2 difference).
         """
-        hist = luma_histogram(packed_thumb)
+        t = F.adaptive_avg_pool2d(packed_thumb, (9, 16)).clamp_min(1e-4).log2()
+        t = t - t.mean(dim=(2, 3), keepdim=True)
         cut = False
-        if self.prev_hist is not None and self.prev_hist.shape == hist.shape:
-            dist = 0.5 * (hist - self.prev_hist).abs().sum(dim=1).amax()
+        if self.prev_hist is not None and self.prev_hist.shape == t.shape:
+            dist = (t - self.prev_hist).abs().mean()
             cut = bool(dist > self.config.cut_threshold)  # one host sync per frame, tiny
-        self.prev_hist = hist
+        self.prev_hist = t
         if cut:
             self.reset()
             self.cuts.append(self.frame_index)

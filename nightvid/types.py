@@ -151,6 +151,8 @@ class Frame:
         time_base: seconds per pts tick.
         meta: the frame's :class:`RawMeta` (None on the RGB path).
         index: position in the stream, from 0.
+        timecode: SMPTE time code ``"HH:MM:SS:FF"`` (``;`` before FF when drop-frame) where
+            the source records one (CinemaDNG TimeCodes), else None.
     """
 
     data: np.ndarray
@@ -158,3 +160,4 @@ class Frame:
     time_base: Fraction = Fraction(1, 1)
     meta: RawMeta | None = None
     index: int = 0
+    timecode: str | None = None
