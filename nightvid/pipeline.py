@@ -37,18 +37,42 @@ from .types import RawMeta
 
 @dataclass
 class RenderInfo:
-    """What the pipeline decided for a frame (for summaries, the HUD and ``nightvid info``)."""
+    """What the pipeline decided for a frame (for summaries, the HUD and ``nightvid info``).
 
-    amplification: float = 1.0
-    wb_gains: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    Per-frame decisions stay device tensors (``*_t``) and become floats only when read, so
+    rendering a frame does not wait on the device for figures nobody looks at.
+    """
+
     cct_k: float = 0.0
     noise: tuple[float, float] = (0.0, 0.0)
     mode: str = "packed"
     work_size: tuple[int, int] = (0, 0)
     stage_ms: dict[str, float] = field(default_factory=dict)
     cut: bool = False
-    temporal_frames: float = 1.0
-    sky_fraction: float = 0.0
+    amp_t: Tensor | None = None  # (B,)
+    gains_t: Tensor | None = None  # (B, 3)
+    count_t: Tensor | None = None  # (B, 1, h, w) frames averaged by the temporal filter
+    sky_t: Tensor | None = None  # (B, 1, h, w) sky mask at thumbnail size
+
+    @property
+    def amplification(self) -> float:
+        return 1.0 if self.amp_t is None else float(self.amp_t[0])
+
+    @property
+    def wb_gains(self) -> tuple[float, float, float]:
+        if self.gains_t is None:
+            return (1.0, 1.0, 1.0)
+        r, g, b = (float(x) for x in self.gains_t[0])
+        return (r, g, b)
+
+    @property
+    def temporal_frames(self) -> float:
+        """Mean number of frames the temporal filter averaged (1 without it)."""
+        return 1.0 if self.count_t is None else float(self.count_t.mean())
+
+    @property
+    def sky_fraction(self) -> float:
+        return 0.0 if self.sky_t is None else float(self.sky_t.mean())
 
 
 #: Metadata of an sRGB frame laid out as packed planes: unit levels, identity colour.
@@ -163,7 +187,7 @@ class Pipeline:
             if state is not None and cfg.temporal.enabled:
                 packed, count = temporal_filter(packed, st, shot, read, cfg.temporal)
                 var_scale = 1.0 / count
-                info.temporal_frames = float(count.mean())
+                info.count_t = count
         with self._stage(info, "denoise"):
             packed = self._denoise(packed, shot, read, var_scale)
         with self._stage(info, "lens_shading"):
@@ -192,7 +216,7 @@ class Pipeline:
                 full = sky.upsample_mask(mask, out_hw)
                 lin_srgb = sky.cool_sky(lin_srgb, full, torch.tensor(cfg.sky.cool_gains),
                                         cfg.sky.strength)
-                info.sky_fraction = float(mask.mean())
+                info.sky_t = mask
         with self._stage(info, "tone"):
             display = self._tone(lin_srgb, st)
         with self._stage(info, "color"):
@@ -203,8 +227,7 @@ class Pipeline:
             if cfg.output.orientation:
                 display = apply_orientation(display, meta.orientation)
         st.frame_index += 1
-        info.amplification = float(amp[0])
-        info.wb_gains = tuple(float(g) for g in gains[0])  # type: ignore[assignment]
+        info.amp_t, info.gains_t = amp, gains
         return display, info
 
 

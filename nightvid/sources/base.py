@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from ..errors import ConfigError, NightvidError
+from ..errors import ConfigError, MetadataError, NightvidError
 from ..registry import Registry
 from ..types import Frame
 
@@ -95,6 +95,17 @@ def check_start(start: int) -> int:
     if isinstance(start, bool) or n < 0:
         raise ConfigError(f"start: expected an integer >= 0, got {start!r}")
     return n
+
+
+def fps_from_sidecar(fps: Any, data: dict[str, Any], where: str, path: Path,
+                     sidecar_name: str) -> Fraction:
+    """``fps`` when given (it overrides), else the sidecar's ``"fps"``, else MetadataError."""
+    if fps is not None:
+        return parse_fps(fps, "fps")
+    if data.get("fps") is not None:
+        return parse_fps(data["fps"], f"{where}: fps", MetadataError)
+    raise MetadataError(f"{path}: frame rate unknown; pass --fps or add \"fps\" to "
+                        f"{sidecar_name}")
 
 
 def parse_fps(value: Any, where: str,

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import MetadataError, SourceError
 from ..types import Frame
-from .base import SOURCES, FrameSource, check_start, parse_fps
+from .base import SOURCES, FrameSource, check_start, fps_from_sidecar
 from .sidecar_meta import find_sidecar, load_sidecar, meta_from_sidecar
 
 __all__ = ["BayerStack"]
@@ -107,13 +107,7 @@ class BayerStack(FrameSource):
                                 "black_level, white_level and cfa_pattern")
         data = load_sidecar(sidecar)
         self.meta = meta_from_sidecar(data, sidecar, p)
-        if fps is not None:
-            self.fps = parse_fps(fps, "fps")
-        elif data.get("fps") is not None:
-            self.fps = parse_fps(data["fps"], f"{sidecar}: fps", MetadataError)
-        else:
-            raise MetadataError(f"{p}: frame rate unknown; add \"fps\" to {sidecar.name} or "
-                                "pass --fps")
+        self.fps = fps_from_sidecar(fps, data, str(sidecar), p, sidecar.name)
         self.time_base = 1 / self.fps
         self._frames = _load_npz(p) if p.suffix.lower() == ".npz" else _load_npy(p)
         self._check_array()

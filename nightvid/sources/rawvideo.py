@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import ConfigError, MetadataError, SourceError
 from ..types import Frame, RawMeta
 from ..warnings_once import warn
-from .base import SOURCES, FrameSource, check_start, parse_fps
+from .base import SOURCES, FrameSource, check_start, fps_from_sidecar
 from .sidecar_meta import find_sidecar, load_sidecar, meta_from_sidecar, parse_cfa
 
 __all__ = ["BAYER_PIX_FMTS", "DEFAULT_PIX_FMT", "RawVideoSource"]
@@ -99,13 +99,7 @@ class RawVideoSource(FrameSource):
         else:
             raise MetadataError(f"{p}: frame size unknown; pass --size WxH or add "
                                 f"\"width\"/\"height\" to {p.with_suffix('.json').name}")
-        if fps is not None:
-            self.fps = parse_fps(fps, "fps")
-        elif data.get("fps") is not None:
-            self.fps = parse_fps(data["fps"], f"{where}: fps", MetadataError)
-        else:
-            raise MetadataError(f"{p}: frame rate unknown; pass --fps or add \"fps\" to "
-                                f"{p.with_suffix('.json').name}")
+        self.fps = fps_from_sidecar(fps, data, where, p, p.with_suffix(".json").name)
         self.time_base = 1 / self.fps
         cfa, self._dtype = _LAYOUT[self.pix_fmt]
         w, h = self.size
