@@ -141,6 +141,8 @@ class EngineConfig:
 class RuntimeConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     half: bool = True  # half precision on CUDA (never on CPU)
+    compile: str = "auto"  # auto | on | off: torch.compile the per-pixel hot paths (accel.py)
+    compile_min_frames: int = 240  # "auto" compiles CPU streams at least this long
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import warnings_once
+from . import accel, warnings_once
 from .config import Config
-from .isp import ccm, color, demosaic, denoise, exposure, lens_shading, sky, tone
+from .isp import ccm, demosaic, denoise, develop, exposure, lens_shading, sky, tone
 from .isp.black_level import normalize_levels
 from .isp.orientation import apply_orientation
 from .isp.pack import mosaic_to_tensor, pack_bayer, unpack_bayer
 from .isp.resize import downsample_packed, resize_rgb
 from .isp.white_balance import (
-    apply_wb,
     fuse_gains,
     gains_from_neutral,
     grayness_index,
@@ -88,12 +87,20 @@ class Pipeline:
         device: overrides ``config.runtime.device``.
         timings: record per-stage milliseconds in :attr:`RenderInfo.stage_ms` (syncs the
             device after each stage, so use it for measuring, not in production).
+        compile: compile the per-pixel hot paths (:mod:`nightvid.accel`); None decides by
+            ``runtime.compile`` for a single frame. ``kernels.enabled`` may be changed later
+            (the engine does once it knows the stream's length).
     """
 
-    def __init__(self, config: Config, device: str | None = None, timings: bool = False) -> None:
+    def __init__(self, config: Config, device: str | None = None, timings: bool = False,
+                 compile: bool | None = None) -> None:
         self.config = config
         self.device = pick_device(device or config.runtime.device)
         self.timings = timings
+        if compile is None:  # a single render: "auto" compiles on CUDA only
+            compile = accel.resolve(config.runtime.compile, self.device, 1,
+                                    config.runtime.compile_min_frames)
+        self.kernels = accel.Kernels(compile)
         self._flat_field: Tensor | None = None
 
     @contextmanager
@@ -192,37 +199,41 @@ class Pipeline:
             packed = self._denoise(packed, shot, read, var_scale)
         with self._stage(info, "lens_shading"):
             packed = self._lens_shading(packed, meta)
-        with self._stage(info, "white_balance"):
-            # Estimate on un-amplified camera RGB; gains are G-normalised; cached across frames.
+        with self._stage(info, "estimates"):
+            # Cached across frames, refreshed on a schedule: WB on un-amplified camera RGB
+            # (G-normalised gains), amplification, the colour matrix for the WB's illuminant.
             gains = st.wb.update(lambda: self._wb_gains(packed, meta))
-        with self._stage(info, "exposure"):
             amp = st.amp.update(lambda: self._amplification(packed))
-            g_min = gains.amin(dim=1)
-            # Gain and WB together; clip where a saturated channel at the smallest gain would
-            # land, so blown highlights turn white instead of magenta.
-            lin = apply_wb(packed * amp[:, None, None, None], gains)
-            lin = torch.minimum(lin, (amp * g_min)[:, None, None, None])
-        with self._stage(info, "demosaic"):
-            cam = packed_to_cam_rgb(lin) if small else demosaic.demosaic_mhc(
-                unpack_bayer(lin, meta.cfa), meta.cfa)
-        with self._stage(info, "ccm"):
             m, info.cct_k = self._color_matrix(meta, gains)
-            lin_srgb = tone.clip_negatives(ccm.apply_ccm(cam, m))
-            lin_srgb = resize_rgb(lin_srgb, out_hw)
-        with self._stage(info, "sky"):
+        with self._stage(info, "develop"):
+            if small:
+                lin_srgb = self.kernels(develop.develop_packed)(packed, amp, gains,
+                                                                m.to(packed.device))
+            else:
+                lin = develop.expose(packed, amp, gains)
+                cam = demosaic.demosaic_mhc(unpack_bayer(lin, meta.cfa), meta.cfa)
+                lin_srgb = tone.clip_negatives(ccm.apply_ccm(cam, m))
+                lin_srgb = resize_rgb(lin_srgb, out_hw)
+        with self._stage(info, "sky+levels"):
+            mask = levels = None
+            sky_gains = torch.tensor(cfg.sky.cool_gains, device=lin_srgb.device)
             if cfg.sky.enabled and cfg.sky.strength > 0:
                 # Sky mask at thumbnail size, refreshed every few frames and blended between.
                 mask = st.sky.update(lambda: sky.detect_sky(lin_srgb))
-                full = sky.upsample_mask(mask, out_hw)
-                lin_srgb = sky.cool_sky(lin_srgb, full, torch.tensor(cfg.sky.cool_gains),
-                                        cfg.sky.strength)
                 info.sky_t = mask
-        with self._stage(info, "tone"):
-            display = self._tone(lin_srgb, st)
-        with self._stage(info, "color"):
+            t = cfg.tone
+            if t.contrast > 0:
+                levels = st.levels.update(lambda: tone.contrast_levels(
+                    develop.display_thumbnail(lin_srgb, mask, sky_gains, cfg.sky.strength,
+                                              t.white_point, t.gamma),
+                    t.black_percentile, t.white_percentile))
+        with self._stage(info, "finish"):
             c = cfg.color
-            display = color.fix_colors(display, c.green_desat, c.purple_desat, c.vibrance,
-                                       c.saturation)
+            display = self.kernels(develop.finish)(
+                lin_srgb, mask, sky_gains, levels, sky_strength=cfg.sky.strength,
+                white_point=t.white_point, gamma=t.gamma, contrast=t.contrast,
+                green_desat=c.green_desat, purple_desat=c.purple_desat, vibrance=c.vibrance,
+                saturation=c.saturation)
         with self._stage(info, "orientation"):
             if cfg.output.orientation:
                 display = apply_orientation(display, meta.orientation)
@@ -242,9 +253,12 @@ class Pipeline:
         d = self.config.denoise
         if not d.enabled:
             return packed
-        return denoise.denoise_packed(packed, shot, read, strength=d.strength,
-                                      chroma_strength=d.chroma_strength, levels=d.levels,
-                                      var_scale=var_scale)
+        # Tensors, not floats: a compiled kernel would specialise (recompile) on every value.
+        shot_t = torch.tensor(shot, dtype=torch.float32, device=packed.device)
+        read_t = torch.tensor(read, dtype=torch.float32, device=packed.device)
+        return self.kernels(denoise.denoise_packed)(
+            packed, shot_t, read_t, strength=d.strength, chroma_strength=d.chroma_strength,
+            levels=d.levels, var_scale=var_scale)
 
     def _lens_shading(self, packed: Tensor, meta: RawMeta) -> Tensor:
         cfg = self.config.lens_shading
@@ -303,13 +317,3 @@ class Pipeline:
         xyz_to_cam, cct = ccm.matrix_for_neutral(
             meta.color_matrix_1, meta.cct_1, meta.color_matrix_2, meta.cct_2, neutral / neutral[1])
         return torch.from_numpy(ccm.srgb_from_camera(xyz_to_cam)).float(), cct
-
-    def _tone(self, lin_srgb: Tensor, st: StreamState) -> Tensor:
-        t = self.config.tone
-        display = tone.tone_curve(lin_srgb, t.white_point)
-        display = tone.srgb_oetf(display) if t.gamma == "srgb" else tone.bt709_oetf(display)
-        if t.contrast > 0:
-            levels = st.levels.update(
-                lambda: tone.contrast_levels(display, t.black_percentile, t.white_percentile))
-            display = tone.stretch_contrast(display, levels, t.contrast)
-        return display

@@ -45,12 +45,12 @@ def unpack_bayer(packed: Tensor, cfa: str = "RGGB") -> Tensor:
 
 
 def mosaic_to_tensor(mosaic, device: torch.device | str = "cpu") -> Tensor:
-    """A (H, W) integer or float NumPy mosaic -> (1, 1, H, W) float32 on ``device``.
+    """A (H, W) integer or float mosaic -> (1, 1, H, W) float32 on ``device``.
 
     Integer data crosses to the device as 16-bit (half the bytes of float32) and is
-    converted there.
+    converted there. A tensor (e.g. one already on the device) is used as it is.
     """
-    t = torch.from_numpy(mosaic)
+    t = mosaic if isinstance(mosaic, Tensor) else torch.from_numpy(mosaic)
     if t.dtype == torch.uint16:
         t = t.view(torch.int16)  # same bits; widen on the device
         t = t.to(device, non_blocking=True).to(torch.int32) & 0xFFFF
