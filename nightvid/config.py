@@ -140,7 +140,6 @@ class EngineConfig:
 @dataclass(frozen=True)
 class RuntimeConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    half: bool = True  # half precision on CUDA (never on CPU)
     compile: str = "auto"  # auto | on | off: torch.compile the per-pixel hot paths (accel.py)
     compile_min_frames: int = 240  # "auto" compiles CPU streams at least this long
 

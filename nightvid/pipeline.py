@@ -28,7 +28,7 @@ from .isp.white_balance import (
     grayness_index,
     packed_to_cam_rgb,
 )
-from .runtime import output_size, pick_device
+from .runtime import output_size, pick_device, upload
 from .state import StreamState
 from .temporal.filter import temporal_filter
 from .types import RawMeta
@@ -144,7 +144,7 @@ class Pipeline:
             packed = downsample_packed(packed, work_hw)
             n_avg = (packed_hw[0] * packed_hw[1]) / (work_hw[0] * work_hw[1])
         with self._stage(info, "levels"):
-            black = torch.tensor(meta.black_level, dtype=torch.float32)
+            black = upload(meta.black_level, self.device)
             packed = normalize_levels(packed, black, float(meta.white_level))
             shot, read = self._noise_model(packed, meta, n_avg)
         return self._process(packed, (shot, read), meta, state, out_hw, small, info)
@@ -202,13 +202,16 @@ class Pipeline:
         with self._stage(info, "estimates"):
             # Cached across frames, refreshed on a schedule: WB on un-amplified camera RGB
             # (G-normalised gains), amplification, the colour matrix for the WB's illuminant.
-            gains = st.wb.update(lambda: self._wb_gains(packed, meta))
+            # The WB estimate comes to the host when it is refreshed (every few frames) and is
+            # smoothed there, so the colour matrix never waits on the device.
+            gains_host = st.wb.update(lambda: self._wb_gains(packed, meta).cpu())
+            gains = upload(gains_host, self.device)
             amp = st.amp.update(lambda: self._amplification(packed))
-            m, info.cct_k = self._color_matrix(meta, gains)
+            m, info.cct_k = self._color_matrix(meta, gains_host)
         with self._stage(info, "develop"):
             if small:
                 lin_srgb = self.kernels(develop.develop_packed)(packed, amp, gains,
-                                                                m.to(packed.device))
+                                                                upload(m, self.device))
             else:
                 lin = develop.expose(packed, amp, gains)
                 cam = demosaic.demosaic_mhc(unpack_bayer(lin, meta.cfa), meta.cfa)
@@ -216,7 +219,7 @@ class Pipeline:
                 lin_srgb = resize_rgb(lin_srgb, out_hw)
         with self._stage(info, "sky+levels"):
             mask = levels = None
-            sky_gains = torch.tensor(cfg.sky.cool_gains, device=lin_srgb.device)
+            sky_gains = upload(cfg.sky.cool_gains, self.device)
             if cfg.sky.enabled and cfg.sky.strength > 0:
                 # Sky mask at thumbnail size, refreshed every few frames and blended between.
                 mask = st.sky.update(lambda: sky.detect_sky(lin_srgb))
@@ -254,8 +257,7 @@ class Pipeline:
         if not d.enabled:
             return packed
         # Tensors, not floats: a compiled kernel would specialise (recompile) on every value.
-        shot_t = torch.tensor(shot, dtype=torch.float32, device=packed.device)
-        read_t = torch.tensor(read, dtype=torch.float32, device=packed.device)
+        shot_t, read_t = upload(shot, self.device), upload(read, self.device)
         return self.kernels(denoise.denoise_packed)(
             packed, shot_t, read_t, strength=d.strength, chroma_strength=d.chroma_strength,
             levels=d.levels, var_scale=var_scale)
@@ -310,10 +312,12 @@ class Pipeline:
         return amp * 2.0**e.compensation_ev
 
     def _color_matrix(self, meta: RawMeta, gains: Tensor) -> tuple[Tensor, float]:
-        """camera(WB) -> linear sRGB for this frame's illuminant (host maths on 3x3)."""
+        """camera(WB) -> linear sRGB for this frame's illuminant (host maths on 3x3).
+
+        ``gains``: (1, 3) on the host."""
         if meta.color_matrix_1 is None and meta.color_matrix_2 is None:
             return torch.eye(3), 0.0
-        neutral = 1.0 / gains[0].double().cpu().numpy()
+        neutral = 1.0 / gains[0].double().numpy()
         xyz_to_cam, cct = ccm.matrix_for_neutral(
             meta.color_matrix_1, meta.cct_1, meta.color_matrix_2, meta.cct_2, neutral / neutral[1])
         return torch.from_numpy(ccm.srgb_from_camera(xyz_to_cam)).float(), cct

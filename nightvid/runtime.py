@@ -11,6 +11,23 @@ from .errors import ConfigError
 from .isp.orientation import swaps_axes
 
 
+def upload(values: object, device: torch.device) -> Tensor:
+    """Small host values (floats, a gain vector, a 3x3 matrix) as a float32 tensor on ``device``
+    without waiting for it.
+
+    A plain host-to-GPU copy synchronises the stream: every small per-frame constant would make
+    the host wait for the GPU to finish all queued work. Staged through pinned memory, the copy
+    is queued like a kernel.
+
+    >>> upload([1.0, 2.0], torch.device("cpu")).tolist()
+    [1.0, 2.0]
+    """
+    t = torch.as_tensor(values, dtype=torch.float32)
+    if device.type != "cuda":
+        return t
+    return t.pin_memory().to(device, non_blocking=True)
+
+
 def pick_device(name: str = "auto") -> torch.device:
     """``auto`` -> cuda when available, else cpu; anything else as given (validated)."""
     if name == "auto":

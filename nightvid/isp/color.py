@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_shape
+from ._consts import on
 from .tone import luma
 
 # Hue directions in the opponent plane: green, and purple (between blue and magenta).
@@ -19,10 +20,18 @@ _GREEN = (0.0, 1.0, 0.0)
 _PURPLE = (0.6, 0.0, 1.0)
 
 
-def _direction(rgb: tuple[float, float, float], like: Tensor) -> Tensor:
-    v = torch.tensor(rgb).to(like)
-    c = v - (v * torch.tensor([0.2126, 0.7152, 0.0722]).to(like)).sum()
+def _unit_chroma(rgb: tuple[float, float, float]) -> Tensor:
+    v = torch.tensor(rgb)
+    c = v - (v * torch.tensor([0.2126, 0.7152, 0.0722])).sum()
     return c / c.norm()
+
+
+_DIRECTIONS = {_GREEN: _unit_chroma(_GREEN), _PURPLE: _unit_chroma(_PURPLE)}
+
+
+def _direction(rgb: tuple[float, float, float], like: Tensor) -> Tensor:
+    """The unit opponent-plane direction of the hue of ``rgb``, on ``like``'s device."""
+    return on(_DIRECTIONS[rgb], like)
 
 
 def _hue_weight(chroma: Tensor, cnorm: Tensor, direction: Tensor, width: float = 0.5) -> Tensor:

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_shape
+from ._consts import on
 from .pack import pack_bayer, unpack_bayer
 
 # The four MHC filters (times 8): green at red/blue sites; the colour whose neighbours are left
@@ -37,7 +38,7 @@ def demosaic_mhc(mosaic: Tensor, cfa: str = "RGGB") -> Tensor:
         (B, 3, H, W) camera RGB.
     """
     check_shape(mosaic, "mosaic", ("B", 1, "H", "W"))
-    k = _KERNELS.to(mosaic)[:, None]  # (4,1,5,5)
+    k = on(_KERNELS, mosaic)[:, None]  # (4,1,5,5)
     f = F.conv2d(F.pad(mosaic, (2, 2, 2, 2), mode="reflect"), k)  # (B,4,H,W)
     m = pack_bayer(mosaic, cfa)  # (B,4,h,w) samples at R, Gr, Gb, B sites
     g5, hz, vt, dg = (pack_bayer(f[:, i : i + 1], cfa) for i in range(4))

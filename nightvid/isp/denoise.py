@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_shape
+from ._consts import on
 
 # Orthonormal rotation of (R, Gr, Gb, B) into (Y, R-B, R+B-G, Gr-Gb).
 _S = 1.0 / math.sqrt(2.0)
@@ -31,7 +32,7 @@ _LEVEL_SIGMA = (0.890, 0.201, 0.086, 0.041, 0.020, 0.010, 0.005)
 
 
 def _rotate(x: Tensor, inverse: bool = False) -> Tensor:
-    m = _ROT.to(x)
+    m = on(_ROT, x)
     return F.conv2d(x, (m.T if inverse else m)[:, :, None, None])
 
 

@@ -6,7 +6,10 @@ import torch
 from torch import Tensor
 
 from .._checks import check_shape
+from ._consts import on
 from .exposure import thumbnail
+
+_BT709 = torch.tensor([0.2126, 0.7152, 0.0722])
 
 
 def tone_curve(lin: Tensor, white_point: float = 8.0) -> Tensor:
@@ -49,7 +52,7 @@ def bt709_oetf(lin: Tensor) -> Tensor:
 
 def luma(rgb: Tensor) -> Tensor:
     """BT.709 luma weights: (B, 3, H, W) -> (B, 1, H, W)."""
-    w = torch.tensor([0.2126, 0.7152, 0.0722]).to(rgb)
+    w = on(_BT709, rgb)
     return (rgb * w[None, :, None, None]).sum(dim=1, keepdim=True)
 
 

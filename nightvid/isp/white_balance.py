@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_shape
+from ._consts import on
 from .exposure import thumbnail
 
 
@@ -74,7 +75,7 @@ def grayness_index(cam_rgb: Tensor, top_percent: float = 0.1, long_side: int = 2
     x = x / scale
     eps = 1e-4
     logx = torch.log(x + eps)
-    k = _LAPLACE.to(x).expand(3, 1, 3, 3)
+    k = on(_LAPLACE, x).expand(3, 1, 3, 3)
     lap = F.conv2d(F.pad(logx, (1, 1, 1, 1), mode="replicate"), k, groups=3)
     dev = (lap - lap.mean(dim=1, keepdim=True)).square().sum(dim=1).sqrt()
     contrast = lap.abs().mean(dim=1)
