@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import warnings_once
 from .config import Config, load_config
 from .engine import Summary
 from .errors import ConfigError
@@ -124,19 +126,27 @@ def process_stream(source: str | Path, output: str | Path, config: Config, *,
 
     Args:
         source: a DNG folder, ``.npy``/``.npz`` stack, rawvideo file or video file.
-        output: ``.mp4``/``.mov``/``.mkv``, a frame folder or a ``frame_%05d.png`` pattern.
+        output: ``.mp4``/``.mov``/``.mkv``, a frame folder or a ``frame_%05d.png`` pattern; or
+            ``frame_%04d.dng`` (a folder with ``codec="dng"``) for a linear DNG sequence of the
+            temporally filtered, denoised mosaics at the source's geometry and levels (raw
+            sources only; the output size settings do not apply).
         config: the resolved config.
         codec, bit_depth, quality: passed to the sink (see :func:`nightvid.sinks.open_sink`).
         fps: frame rate for sources that carry none.
         pix_fmt, size: rawvideo pixel format and (w, h).
-        resume: frame-folder outputs: keep complete frames and continue after them.
+        resume: frame-folder outputs: keep complete frames and continue after them. Rendering
+            restarts up to :func:`warmup_frames` earlier, unwritten, so the resumed frames
+            match an uninterrupted run's.
         progress: show a progress bar.
     Returns:
         The run's :class:`~nightvid.engine.Summary`.
+    Raises:
+        SourceError: an sRGB source with a DNG output, or the source's own errors.
     """
     from fractions import Fraction
 
     from .engine import Engine
+    from .errors import SourceError
     from .sinks.base import open_sink
     from .sources import open_source
 
@@ -146,7 +156,30 @@ def process_stream(source: str | Path, output: str | Path, config: Config, *,
     with open_sink(output, fps=rate, codec=codec, bit_depth=bit_depth, quality=quality,
                    audio_from=getattr(probe, "audio_path", None), resume=resume,
                    time_base=getattr(probe, "time_base", None)) as sink:
+        if sink.wants == "mosaic":
+            if probe.kind == "rgb":
+                raise SourceError(f"{source}: DNG output needs a raw source; this is sRGB video")
+            _warn_fixed_geometry(config, output)
         start = getattr(sink, "resume_from", 0) if resume else 0
-        with open_source(source, fps=fps, pix_fmt=pix_fmt, size=size, start=start) as src:
+        warm = min(start, warmup_frames(config))
+        with open_source(source, fps=fps, pix_fmt=pix_fmt, size=size, start=start - warm) as src:
             # Per-stage timing syncs the device after each stage: cheap, and the summary needs it.
-            return Engine(config, timings=True).run(src, sink, progress=progress)
+            return Engine(config, timings=True).run(src, sink, progress=progress, warmup=warm)
+
+
+def warmup_frames(config: Config) -> int:
+    """Frames a resumed stream re-renders before its first new frame: three time constants of
+    the slowest memory (temporal filter, smoothed estimates), so what is left of the fresh
+    start is a few per cent (36 frames with the defaults)."""
+    s = config.stream
+    slowest = max(config.temporal.max_frames if config.temporal.enabled else 0.0,
+                  s.wb_smoothing_frames, s.tone_smoothing_frames, s.sky_smoothing_frames)
+    return math.ceil(3.0 * slowest)
+
+
+def _warn_fixed_geometry(config: Config, output: str | Path) -> None:
+    o = config.output
+    if o.width or o.height or o.scale != 1.0:
+        warnings_once.warn(f"{output}: DNG frames keep the source's geometry; the output size "
+                           f"({o.width or '-'}x{o.height or '-'}, scale {o.scale}) does not "
+                           "apply")

@@ -41,19 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="raw photo (DNG, ARW, CR2, NEF, ... or NPR-format PNG), a "
                    "DNG sequence folder, a Bayer stack (.npy/.npz), a rawvideo stream or a video")
     p.add_argument("-o", "--output", required=True, help="output: .jpg/.png/.tif for a photo; "
-                   ".mp4/.mov/.mkv, a folder or frame_%%05d.png for a stream")
+                   ".mp4/.mov/.mkv, a folder or frame_%%05d.png for a stream; frame_%%04d.dng "
+                   "for the denoised raw mosaics as a linear DNG sequence")
     _add_render_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     v = p.add_argument_group("video")
-    v.add_argument("--codec", help="h264, hevc, prores, ffv1 (video) or png, tiff, jpeg "
-                   "(frame folder); default from the output suffix")
+    v.add_argument("--codec", help="h264, hevc, prores, ffv1 (video), png, tiff, jpeg "
+                   "(frame folder) or dng (raw frame folder); default from the output suffix")
     v.add_argument("--fps", help="frame rate when the source has none (e.g. 24, 30000/1001)")
     v.add_argument("--temporal", action=argparse.BooleanOptionalAction, default=None,
                    help="motion-compensated temporal filter (default: on)")
     v.add_argument("--pix-fmt", help="Bayer pixel format of a rawvideo input (bayer_rggb16le)")
     v.add_argument("--video-size", metavar="WxH", help="frame size of a rawvideo input")
     v.add_argument("--resume", action="store_true",
-                   help="continue a frame-folder output where it stopped")
+                   help="continue a frame-folder or DNG output where it stopped")
 
     p = sub.add_parser("info", help="print a raw file's metadata and the defaults assumed")
     p.add_argument("input")
@@ -170,7 +171,7 @@ def _list(args: argparse.Namespace) -> int:
     suffixes = SOURCES.suffixes()
     print("sources:  " + ", ".join(
         f"{n} ({', '.join(s for s, v in suffixes.items() if v == n)})" for n in SOURCES.names()))
-    print("outputs:  " + ", ".join(IMAGE_SUFFIXES))
+    print("outputs:  " + ", ".join(IMAGE_SUFFIXES) + ", .mp4, .mov, .mkv, .dng (denoised raw)")
     return 0
 
 

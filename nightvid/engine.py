@@ -11,17 +11,17 @@ the sink, so a video plays up to its last frame and written images stay.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from torch import Tensor
 
 from .config import Config
@@ -51,6 +51,7 @@ class Summary:
     stage_ms: dict[str, float] = field(default_factory=dict)
     cuts: list[int] = field(default_factory=list)
     interrupted: bool = False
+    warmup: int = 0  # frames rendered but not written (a resumed run's warm-up)
 
     @property
     def fps(self) -> float:
@@ -58,6 +59,7 @@ class Summary:
 
     def format(self) -> str:
         head = (f"{self.frames} frames in {self.wall_s:.2f} s ({self.fps:.1f} fps)"
+                + (f" (+{self.warmup} re-rendered to resume)" if self.warmup else "")
                 + (", interrupted" if self.interrupted else "")
                 + (f", scene cuts at {self.cuts}" if self.cuts else ""))
         parts = [f"decode {self.decode_ms:.1f}"] + [f"{k} {v:.1f}" for k, v in
@@ -108,6 +110,18 @@ class Engine:
                 f.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _checked(self, source: Any) -> Iterator[tuple[Frame, float]]:
+        """Decoded frames in order; a frame whose size differs from the first one raises."""
+        first_shape: tuple[int, ...] | None = None
+        for frame, decode_ms in self._decoded(source):
+            shape = tuple(frame.data.shape)
+            if first_shape is None:
+                first_shape = shape
+            elif shape != first_shape:
+                raise SourceError(f"{_frame_name(frame)}: size {shape[1]}x{shape[0]} differs "
+                                  f"from the stream's {first_shape[1]}x{first_shape[0]}")
+            yield frame, decode_ms
+
     def frames(self, source: Any, state: StreamState | None = None) -> Iterator[RenderedFrame]:
         """Render every frame of ``source`` in order (the iterator form of the engine).
 
@@ -116,21 +130,38 @@ class Engine:
                 (the message names the frame); frames before it have been yielded.
         """
         st = state if state is not None else StreamState(self.config.stream)
-        first_shape: tuple[int, ...] | None = None
         rgb = getattr(source, "kind", "raw") == "rgb"
-        for frame, decode_ms in self._decoded(source):
-            shape = tuple(frame.data.shape)
-            if first_shape is None:
-                first_shape = shape
-            elif shape != first_shape:
-                raise SourceError(f"{_frame_name(frame)}: size {shape[1]}x{shape[0]} differs "
-                                  f"from the stream's {first_shape[1]}x{first_shape[0]}")
+        for frame, decode_ms in self._checked(source):
             if rgb:
                 display, info = self.pipeline.render_rgb(frame.data, st)
             else:
                 display, info = self.pipeline.render(frame.data, frame.meta, st)
             self._account(info, decode_ms, frame.index)
             yield RenderedFrame(frame, display, info)
+
+    def mosaics(self, source: Any,
+                state: StreamState | None = None) -> Iterator[tuple[Frame, RenderInfo]]:
+        """Temporally filter and denoise every raw frame of ``source``, keeping its geometry.
+
+        Yields:
+            (the source frame with ``data`` replaced by the cleaned (H, W) uint16 mosaic in
+            sensor DN and ``meta`` by its updated RawMeta; RenderInfo), in order. See
+            :func:`nightvid.raw_out.clean_mosaic`.
+        Raises:
+            SourceError: an sRGB source (no mosaic to clean), or as :meth:`frames`.
+        """
+        from .raw_out import clean_mosaic
+
+        if getattr(source, "kind", "raw") == "rgb":
+            raise SourceError(f"{getattr(source, 'path', 'source')}: raw output needs a raw "
+                              "source; this one is sRGB video")
+        st = state if state is not None else StreamState(self.config.stream)
+        for frame, decode_ms in self._checked(source):
+            if frame.meta is None:
+                raise SourceError(f"{_frame_name(frame)}: a raw frame without metadata")
+            data, meta, info = clean_mosaic(self.pipeline, frame.data, frame.meta, st)
+            self._account(info, decode_ms, frame.index)
+            yield dataclasses.replace(frame, data=data, meta=meta), info
 
     def _account(self, info: RenderInfo, decode_ms: float, index: int) -> None:
         s = self.summary
@@ -142,12 +173,23 @@ class Engine:
             s.cuts.append(index)
         s.frames = n + 1
 
-    def run(self, source: Any, sink: Any, *, progress: bool = True) -> Summary:
+    def run(self, source: Any, sink: Any, *, progress: bool = True, warmup: int = 0) -> Summary:
         """Render ``source`` into ``sink`` (closed at the end, also on error or interrupt).
 
+        A sink with ``wants == "mosaic"`` (:class:`~nightvid.sinks.base.MosaicSink`) gets the
+        cleaned raw mosaics of :meth:`mosaics`; any other sink gets display frames.
+
+        Args:
+            source: an open source.
+            sink: an open sink.
+            progress: show a progress bar.
+            warmup: render the first ``warmup`` frames without writing them. A resumed run
+                starts that many frames early, so the temporal memory and the smoothed
+                estimates reach the state an uninterrupted run had (no jump in noise or colour
+                where the run resumed).
         Returns:
-            The run's :class:`Summary` (``interrupted`` set after Ctrl-C or SIGTERM; the sink is
-            then closed with every frame rendered so far).
+            The run's :class:`Summary` (``frames`` counts the frames written; ``interrupted``
+            set after Ctrl-C or SIGTERM, the sink then closed with every frame rendered so far).
         """
         from tqdm import tqdm
 
@@ -155,32 +197,45 @@ class Engine:
             total: int | None = len(source)
         except TypeError:
             total = None
+        mosaic = getattr(sink, "wants", "display") == "mosaic"
         bits = 16 if getattr(sink, "bit_depth", 8) > 8 else 8
-        writer = _EncodeWorker(sink, self.config.engine.queue_depth)
+        writer = _EncodeWorker(sink.write_mosaic if mosaic else sink.write, sink.close,
+                               self.config.engine.queue_depth)
         bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
                    desc="nightvid")
         t0 = time.perf_counter()
         self.summary = Summary()
+        skipped = 0
         with _sigterm_as_interrupt():
             try:
-                for out in self.frames(source):
-                    writer.put(to_uint(out.display, bits), out.frame.pts)
+                outs = self.mosaics(source) if mosaic else self.frames(source)
+                for out in outs:
                     bar.update(1)
+                    if skipped < warmup:
+                        skipped += 1
+                    elif isinstance(out, RenderedFrame):
+                        writer.put(to_uint(out.display, bits), out.frame.pts)
+                    else:
+                        writer.put(out[0])
             except KeyboardInterrupt:
                 self.summary.interrupted = True
             finally:
                 bar.close()
                 writer.finish()  # drains the queue and closes the sink, even after an error
+        self.summary.frames -= skipped
+        self.summary.warmup = skipped
         self.summary.wall_s = time.perf_counter() - t0
         return self.summary
 
 
 class _EncodeWorker:
-    """A thread that writes frames to the sink from a bounded queue; errors surface in put()."""
+    """A thread that calls ``write(*item)`` for items from a bounded queue, then ``close()``;
+    errors surface in put() and finish()."""
 
-    def __init__(self, sink: Any, depth: int) -> None:
-        self.sink = sink
-        self.q: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(maxsize=max(1, depth))
+    def __init__(self, write: Callable[..., None], close: Callable[[], None],
+                 depth: int) -> None:
+        self.write, self.close = write, close
+        self.q: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=max(1, depth))
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, name="nightvid-encode", daemon=True)
         self.thread.start()
@@ -189,20 +244,20 @@ class _EncodeWorker:
         while (item := self.q.get()) is not None:
             if self.error is None:
                 try:
-                    self.sink.write(item[0], item[1])
+                    self.write(*item)
                 except BaseException as exc:  # handed to the main thread
                     self.error = exc
 
-    def put(self, image: np.ndarray, pts: int) -> None:
+    def put(self, *item: Any) -> None:
         if self.error is not None:
             raise self.error
-        self.q.put((image, pts))
+        self.q.put(item)
 
     def finish(self) -> None:
         self.q.put(None)
         self.thread.join()
         try:
-            self.sink.close()
+            self.close()
         finally:
             if self.error is not None:
                 raise self.error

@@ -9,6 +9,10 @@ A sink takes display frames one at a time, in presentation order::
 A display frame is an ``(H, W, 3)`` NumPy array, ``uint8`` or ``uint16``, full range, holding
 gamma-encoded BT.709/sRGB display RGB (see STYLE.md, "display"). ``close()`` (also run by
 ``with``, on success or on an exception) flushes the encoder and finalises the file.
+
+A sink's :attr:`FrameSink.wants` says what the engine hands it: ``"display"`` frames through
+``write``, or, for a :class:`MosaicSink` (the DNG sequence), cleaned raw mosaics in sensor DN
+through ``write_mosaic``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import ClassVar, Literal
 
 import numpy as np
 
 from ..errors import ShapeError, SinkError, UnknownNameError
 from ..registry import Registry
+from ..types import Frame, RawMeta
 
 SINKS: Registry[type[FrameSink]] = Registry("sink")
 
@@ -44,7 +50,7 @@ class SinkOptions:
         quality: codec-specific (CRF for h264/hevc, profile for ProRes, JPEG quality).
         audio_from: container whose audio stream is copied into a video output.
         time_base: time base of the ``pts`` passed to ``write``; ``None`` means ``1 / fps``.
-        resume: keep complete frames already written (image sequences only).
+        resume: keep complete frames already written (image and DNG sequences).
     """
 
     fps: Fraction
@@ -62,6 +68,9 @@ class FrameSink(ABC):
     Subclasses implement :meth:`write`, :meth:`close` and :meth:`from_options`, and call
     :meth:`_check_display` first thing in ``write``.
     """
+
+    #: What the engine hands this sink: rendered display frames or raw mosaics.
+    wants: ClassVar[Literal["display", "mosaic"]] = "display"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -141,6 +150,49 @@ class FrameSink(ABC):
         return np.ascontiguousarray(display)
 
 
+class MosaicSink(FrameSink):
+    """Base class of sinks that take raw mosaics (sensor DN + RawMeta) instead of display RGB.
+
+    The engine sees ``wants == "mosaic"`` and calls :meth:`write_mosaic` with frames whose
+    ``data`` is the cleaned ``(H, W)`` uint16 mosaic at the source's geometry and CFA, and whose
+    ``meta`` describes it.
+    """
+
+    wants: ClassVar[Literal["display", "mosaic"]] = "mosaic"
+
+    @abstractmethod
+    def write_mosaic(self, frame: Frame) -> None:
+        """Append one frame: ``frame.data`` (H, W) uint16 sensor DN, ``frame.meta`` its RawMeta.
+
+        Raises:
+            ShapeError: ``frame.data`` is not (H, W) uint16, or ``frame.meta`` is missing.
+            SinkError: size change, write failure (full disk ...).
+        """
+
+    def write(self, display: np.ndarray, pts: int | None = None) -> None:
+        raise SinkError(f"{self.path}: this output takes raw mosaics, not display frames "
+                        "(render through nightvid.engine.Engine.run)")
+
+    def _check_mosaic(self, frame: Frame) -> tuple[np.ndarray, RawMeta]:
+        """Validate one frame's mosaic, dtype, metadata and size; return (mosaic C-contiguous,
+        meta)."""
+        if self._closed:
+            raise SinkError(f"{self.path}: write after close")
+        data, meta = frame.data, frame.meta
+        if (not isinstance(data, np.ndarray) or data.ndim != 2 or data.dtype != np.uint16
+                or meta is None):
+            raise ShapeError(f"frame.data: expected an (H, W) uint16 mosaic with its meta, got "
+                             f"{getattr(data, 'shape', None)} {getattr(data, 'dtype', None)} "
+                             f"(frame {self.next_index} of {self.path})")
+        size = (int(data.shape[0]), int(data.shape[1]))
+        if self._size is None:
+            self._size = size
+        elif size != self._size:
+            raise SinkError(f"{self.path}: frame {self.next_index} is {size[1]}x{size[0]}, "
+                            f"expected {self._size[1]}x{self._size[0]} like the first frame")
+        return np.ascontiguousarray(data), meta
+
+
 def is_sequence_pattern(path: str | Path) -> bool:
     """Whether ``path``'s file name holds a printf frame number (``frame_%05d.png``).
 
@@ -155,20 +207,22 @@ def open_sink(path: str | Path, *, fps: Fraction, codec: str | None = None, bit_
               time_base: Fraction | None = None, resume: bool = False) -> FrameSink:
     """Open the sink that fits ``path``.
 
-    ``.mp4``/``.mov``/``.mkv`` give a :class:`~nightvid.sinks.av_video.VideoSink`; a file name
-    with a frame number (``out/frame_%05d.png``), a folder (existing, or a path without a
-    suffix; ``codec`` then names the image format, PNG by default) or a single image name give
-    an :class:`~nightvid.sinks.image_seq.ImageSequenceSink`.
+    ``.mp4``/``.mov``/``.mkv`` give a :class:`~nightvid.sinks.av_video.VideoSink`; a ``.dng``
+    name (``out/frame_%04d.dng``, or one ``.dng`` file) or ``codec="dng"`` (a folder) give a
+    :class:`~nightvid.sinks.dng_seq.DngSequenceSink` of cleaned raw mosaics; a file name with a
+    frame number (``out/frame_%05d.png``), a folder (existing, or a path without a suffix;
+    ``codec`` then names the image format, PNG by default) or a single image name give an
+    :class:`~nightvid.sinks.image_seq.ImageSequenceSink`.
 
     Args:
         path: output file, pattern or folder.
         fps: exact frame rate (``Fraction(24000, 1001)``), > 0.
-        codec: video codec or image format; ``None`` picks from the suffix.
+        codec: video codec, image format or ``dng``; ``None`` picks from the suffix.
         bit_depth: output bits per channel (video 8/10, FFV1 up to 16, PNG 8/16).
         quality: CRF (h264/hevc), ProRes profile 0-3, or JPEG quality 1-100.
         audio_from: a container whose audio is copied (or re-encoded to AAC) into the video.
         time_base: time base of the pts given to ``write``; ``None`` means ``1 / fps``.
-        resume: image sequences only: keep the complete frames already there.
+        resume: image and DNG sequences only: keep the complete frames already there.
 
     Returns:
         An open sink; use it as a context manager.
@@ -183,7 +237,7 @@ def open_sink(path: str | Path, *, fps: Fraction, codec: str | None = None, bit_
     >>> sorted(os.listdir(folder))
     ['f_000.png']
     """
-    from . import av_video, image_seq  # noqa: F401 - importing registers the sinks
+    from . import av_video, dng_seq, image_seq  # noqa: F401 - importing registers the sinks
 
     path = Path(path)
     fps = Fraction(fps)
@@ -193,7 +247,9 @@ def open_sink(path: str | Path, *, fps: Fraction, codec: str | None = None, bit_
                           audio_from=None if audio_from is None else Path(audio_from),
                           time_base=None if time_base is None else Fraction(time_base),
                           resume=resume)
-    if path.is_dir() or not path.suffix or is_sequence_pattern(path):
+    if path.suffix.lower() == ".dng" or (codec is not None and codec.lower() == "dng"):
+        cls = SINKS.get("dng")
+    elif path.is_dir() or not path.suffix or is_sequence_pattern(path):
         cls = SINKS.get("images")
     else:
         try:
