@@ -24,6 +24,7 @@ from typing import Any
 
 from torch import Tensor
 
+from . import accel
 from .config import Config
 from .errors import SourceError
 from .pipeline import Pipeline, RenderInfo
@@ -79,11 +80,16 @@ class Engine:
         config: the resolved config (``engine.decode_workers``, ``engine.queue_depth``, ...).
         device: overrides ``config.runtime.device``.
         timings: record per-stage milliseconds (syncs the device per stage; for measuring).
+        compile: compile the hot paths (:mod:`nightvid.accel`); None decides per source by
+            ``runtime.compile`` ("auto": on CUDA, and for CPU streams of at least
+            ``runtime.compile_min_frames`` frames).
     """
 
-    def __init__(self, config: Config, device: str | None = None, timings: bool = False) -> None:
+    def __init__(self, config: Config, device: str | None = None, timings: bool = False,
+                 compile: bool | None = None) -> None:
         self.config = config
-        self.pipeline = Pipeline(config, device=device, timings=timings)
+        self._compile = compile
+        self.pipeline = Pipeline(config, device=device, timings=timings, compile=compile)
         self.summary = Summary()
 
     def _decoded(self, source: Any) -> Iterator[tuple[Frame, float]]:
@@ -110,8 +116,22 @@ class Engine:
                 f.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _plan_compile(self, source: Any) -> None:
+        """Decide ``runtime.compile = "auto"`` for this source: compile once it pays."""
+        if self._compile is not None:
+            self.pipeline.kernels.enabled = self._compile
+            return
+        try:
+            n: int | None = len(source)
+        except TypeError:  # a live device: unknown length
+            n = None
+        rt = self.config.runtime
+        self.pipeline.kernels.enabled = accel.resolve(rt.compile, self.pipeline.device, n,
+                                                      rt.compile_min_frames)
+
     def _checked(self, source: Any) -> Iterator[tuple[Frame, float]]:
         """Decoded frames in order; a frame whose size differs from the first one raises."""
+        self._plan_compile(source)
         first_shape: tuple[int, ...] | None = None
         for frame, decode_ms in self._decoded(source):
             shape = tuple(frame.data.shape)

@@ -104,7 +104,8 @@ class Pipeline:
         self._flat_field: Tensor | None = None
 
     @contextmanager
-    def _stage(self, info: RenderInfo, name: str) -> Iterator[None]:
+    def stage(self, info: RenderInfo, name: str) -> Iterator[None]:
+        """Time the block as stage ``name`` into ``info.stage_ms`` (with ``timings`` on)."""
         if not self.timings:
             yield
             return
@@ -136,18 +137,62 @@ class Pipeline:
         work_hw = out_hw if small else packed_hw
         info.work_size = work_hw
 
-        with self._stage(info, "upload+pack"):
+        packed, noise = self.prepare(mosaic, meta, work_hw, info)
+        return self._process(packed, noise, meta, state, out_hw, small, info)
+
+    def prepare(self, mosaic: np.ndarray | Tensor, meta: RawMeta, work_hw: tuple[int, int],
+                info: RenderInfo) -> tuple[Tensor, tuple[float, float]]:
+        """Upload, pack, early downsample and normalise a mosaic; its noise model.
+
+        Args:
+            mosaic: (H, W) sensor DN (NumPy, or a tensor already on the device).
+            meta: its metadata.
+            work_hw: packed size to work at (``(H // 2, W // 2)``: no downsample).
+            info: receives the stage timings.
+        Returns:
+            ((1, 4, h, w) linear planes R, Gr, Gb, B, 0 at black and 1 at white;
+            (shot, read) noise model of one of their samples).
+        """
+        h_full, w_full = mosaic.shape
+        packed_hw = (h_full // 2, w_full // 2)
+        with self.stage(info, "upload+pack"):
             # Pack by CFA so every later stage sees R, Gr, Gb, B planes.
             packed = pack_bayer(mosaic_to_tensor(mosaic, self.device), meta.cfa)
-        with self._stage(info, "downsample"):
+        with self.stage(info, "downsample"):
             # Early downsample: all later stages run at work size; the area filter averages noise.
             packed = downsample_packed(packed, work_hw)
             n_avg = (packed_hw[0] * packed_hw[1]) / (work_hw[0] * work_hw[1])
-        with self._stage(info, "levels"):
+        with self.stage(info, "levels"):
             black = upload(meta.black_level, self.device)
             packed = normalize_levels(packed, black, float(meta.white_level))
-            shot, read = self._noise_model(packed, meta, n_avg)
-        return self._process(packed, (shot, read), meta, state, out_hw, small, info)
+            noise = self._noise_model(packed, meta, n_avg)
+        return packed, noise
+
+    def clean(self, packed: Tensor, noise: tuple[float, float], state: StreamState | None,
+              info: RenderInfo) -> Tensor:
+        """Cut detection, temporal filter and denoise of normalised planes (no gain applied).
+
+        Args:
+            packed: (1, 4, h, w) from :meth:`prepare`.
+            noise: its (shot, read).
+            state: the stream's state, or None for a photo (no cut test, no temporal filter).
+            info: receives ``cut``, ``noise``, ``count_t`` and the stage timings.
+        Returns:
+            (1, 4, h, w), same levels.
+        """
+        cfg = self.config
+        shot, read = noise
+        info.noise = noise
+        with self.stage(info, "temporal"):
+            # A cut resets every cache; the filter then averages static areas across frames.
+            info.cut = state is not None and state.detect_cut(state.thumbnail(packed))
+            var_scale = None
+            if state is not None and cfg.temporal.enabled:
+                packed, count = temporal_filter(packed, state, shot, read, cfg.temporal)
+                var_scale = 1.0 / count
+                info.count_t = count
+        with self.stage(info, "denoise"):
+            return self._denoise(packed, shot, read, var_scale)
 
     @torch.inference_mode()
     def render_rgb(self, image: np.ndarray,
@@ -168,14 +213,14 @@ class Pipeline:
         h, w = image.shape[:2]
         out_hw = output_size(cfg, h, w, 1)
         info.work_size = out_hw
-        with self._stage(info, "upload+pack"):
+        with self.stage(info, "upload+pack"):
             top = 255.0 if image.dtype == np.uint8 else 65535.0
             rgb = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
             rgb = rgb.permute(2, 0, 1)[None].float() / top  # (H,W,3) -> (1,3,H,W)
             lin = tone.srgb_eotf(rgb.clamp(0.0, 1.0))
             lin = resize_rgb(lin, out_hw)
             packed = torch.cat([lin[:, :1], lin[:, 1:2], lin[:, 1:2], lin[:, 2:]], dim=1)
-        with self._stage(info, "levels"):
+        with self.stage(info, "levels"):
             noise = denoise.estimate_noise_rgb(packed)
         return self._process(packed, noise, RGB_META, state, out_hw, True, info)
 
@@ -185,21 +230,10 @@ class Pipeline:
         """Everything after the levels: shared by raw and RGB frames."""
         cfg = self.config
         st = state if state is not None else StreamState(cfg.stream)
-        shot, read = noise
-        info.noise = noise
-        with self._stage(info, "temporal"):
-            # A cut resets every cache; the filter then averages static areas across frames.
-            info.cut = state is not None and st.detect_cut(st.thumbnail(packed))
-            var_scale = None
-            if state is not None and cfg.temporal.enabled:
-                packed, count = temporal_filter(packed, st, shot, read, cfg.temporal)
-                var_scale = 1.0 / count
-                info.count_t = count
-        with self._stage(info, "denoise"):
-            packed = self._denoise(packed, shot, read, var_scale)
-        with self._stage(info, "lens_shading"):
+        packed = self.clean(packed, noise, state, info)
+        with self.stage(info, "lens_shading"):
             packed = self._lens_shading(packed, meta)
-        with self._stage(info, "estimates"):
+        with self.stage(info, "estimates"):
             # Cached across frames, refreshed on a schedule: WB on un-amplified camera RGB
             # (G-normalised gains), amplification, the colour matrix for the WB's illuminant.
             # The WB estimate comes to the host when it is refreshed (every few frames) and is
@@ -208,7 +242,7 @@ class Pipeline:
             gains = upload(gains_host, self.device)
             amp = st.amp.update(lambda: self._amplification(packed))
             m, info.cct_k = self._color_matrix(meta, gains_host)
-        with self._stage(info, "develop"):
+        with self.stage(info, "develop"):
             if small:
                 lin_srgb = self.kernels(develop.develop_packed)(packed, amp, gains,
                                                                 upload(m, self.device))
@@ -217,7 +251,7 @@ class Pipeline:
                 cam = demosaic.demosaic_mhc(unpack_bayer(lin, meta.cfa), meta.cfa)
                 lin_srgb = tone.clip_negatives(ccm.apply_ccm(cam, m))
                 lin_srgb = resize_rgb(lin_srgb, out_hw)
-        with self._stage(info, "sky+levels"):
+        with self.stage(info, "sky+levels"):
             mask = levels = None
             sky_gains = upload(cfg.sky.cool_gains, self.device)
             if cfg.sky.enabled and cfg.sky.strength > 0:
@@ -230,14 +264,14 @@ class Pipeline:
                     develop.display_thumbnail(lin_srgb, mask, sky_gains, cfg.sky.strength,
                                               t.white_point, t.gamma),
                     t.black_percentile, t.white_percentile))
-        with self._stage(info, "finish"):
+        with self.stage(info, "finish"):
             c = cfg.color
             display = self.kernels(develop.finish)(
                 lin_srgb, mask, sky_gains, levels, sky_strength=cfg.sky.strength,
                 white_point=t.white_point, gamma=t.gamma, contrast=t.contrast,
                 green_desat=c.green_desat, purple_desat=c.purple_desat, vibrance=c.vibrance,
                 saturation=c.saturation)
-        with self._stage(info, "orientation"):
+        with self.stage(info, "orientation"):
             if cfg.output.orientation:
                 display = apply_orientation(display, meta.orientation)
         st.frame_index += 1

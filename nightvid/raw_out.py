@@ -15,12 +15,10 @@ import torch
 from torch import Tensor
 
 from ._checks import check_shape
-from .isp.black_level import normalize_levels
-from .isp.pack import mosaic_to_tensor, pack_bayer, unpack_bayer
+from .isp.pack import unpack_bayer
 from .pipeline import Pipeline, RenderInfo
 from .runtime import upload
 from .state import StreamState
-from .temporal.filter import temporal_filter
 from .types import RawMeta
 
 __all__ = ["clean_mosaic", "to_sensor_dn"]
@@ -66,32 +64,18 @@ def clean_mosaic(pipeline: Pipeline, mosaic: np.ndarray, meta: RawMeta,
     of the temporal filter (``1 / frames averaged``): an upper bound on what is left, since
     the spatial denoise lowers it further but leaves correlated noise no simple model fits.
     """
-    cfg, info = pipeline.config, RenderInfo(mode="mosaic")
+    info = RenderInfo(mode="mosaic")
     h, w = mosaic.shape
     info.work_size = (h // 2, w // 2)
-    with pipeline._stage(info, "upload+pack"):
-        packed = pack_bayer(mosaic_to_tensor(mosaic, pipeline.device), meta.cfa)
-    with pipeline._stage(info, "levels"):
-        black = upload(meta.black_level, pipeline.device)
-        white = float(meta.white_level)
-        packed = normalize_levels(packed, black, white)
-        # Full resolution: one sample per packed pixel, nothing averaged.
-        shot, read = pipeline._noise_model(packed, meta, 1.0)
-        info.noise = (shot, read)
-    with pipeline._stage(info, "temporal"):
-        st = state
-        info.cut = st is not None and st.detect_cut(st.thumbnail(packed))
-        var_scale = None
-        if st is not None and cfg.temporal.enabled:
-            packed, count = temporal_filter(packed, st, shot, read, cfg.temporal)
-            var_scale = 1.0 / count
-            info.count_t = count
-    with pipeline._stage(info, "denoise"):
-        packed = pipeline._denoise(packed, shot, read, var_scale)
-    with pipeline._stage(info, "to_dn"):
+    # Full resolution: no early downsample, one sample per packed pixel.
+    packed, (shot, read) = pipeline.prepare(mosaic, meta, (h // 2, w // 2), info)
+    packed = pipeline.clean(packed, (shot, read), state, info)
+    black = upload(meta.black_level, pipeline.device)
+    white = float(meta.white_level)
+    with pipeline.stage(info, "to_dn"):
         dn = unpack_bayer(to_sensor_dn(packed, black, white), meta.cfa)  # (1,4,h,w)->(1,1,H,W)
         out = dn[0, 0].cpu().numpy().astype(np.uint16)
-    if st is not None:
-        st.frame_index += 1
-    factor = 1.0 if var_scale is None else float(var_scale.mean())
+    if state is not None:
+        state.frame_index += 1
+    factor = 1.0 if info.count_t is None else float((1.0 / info.count_t).mean())
     return out, meta.replace(noise_profile=(shot * factor, read * factor)), info
