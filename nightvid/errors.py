@@ -41,3 +41,7 @@ class UnsupportedCFAError(SourceError):
 
 class SinkError(NightvidError, OSError):
     """An output cannot be written: unwritable path, unknown format, full disk."""
+
+
+class CheckpointError(SourceError):
+    """A model checkpoint is missing, truncated, or does not match its network's shapes."""

@@ -1,0 +1,100 @@
+"""Model cards: a JSON record and a Markdown page next to every checkpoint.
+
+The card states the data, the recipe (enough to re-run it), parameters, FLOPs per megapixel,
+measured quality (validation PSNR against the baselines, same run) and speed (ms per
+960x540 packed frame for each method, same process), and the nightvid version and date.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..nets.denoiser import count_params, flops_per_mpix
+from .data import __doc__ as _DATA_DOC  # noqa: F401  (kept for readers: the split rule)
+from .evaluate import NLM_H_PER_SIGMA, time_methods
+
+__all__ = ["card_record", "write_card"]
+
+DATA_TEXT = (
+    "Synthetic pairs from ../shared/data/clean (CBSD68, McMaster, 5 clean video clips): "
+    "unprocessed (inverse smoothstep tone + sRGB gamma, inverse XYZ->camera matrix of one of "
+    "15 real cameras: 11 fitted from measured spectral sensitivities, 3 from raw sidecars, "
+    "Adobe's Sony A7S2), colour cast of a random 2000-8000 K illuminant, RGGB mosaic, "
+    "darkened x1..x300 (log-uniform), noise from ELD calibrations (5 cameras, Tukey read, row, "
+    "14-bit) or darktable profiles (Poisson-Gaussian). Split: images by sha1(name) % 100 < 20 "
+    "-> validation; clips by time (last quarter -> validation)."
+)
+
+
+def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
+                timing_device: str = "cpu") -> dict:
+    """The card as a dict (what the JSON file holds)."""
+    net = result.net.to("cpu")
+    threads = torch.get_num_threads()
+    tail = result.losses[-50:]
+    speed = time_methods(net) if timing_device == "cpu" else {}
+    return {
+        "checkpoint": ckpt.name,
+        "net": "raw_denoiser",
+        "spec": net.spec.to_dict(),
+        "params": count_params(net),
+        "gflops_per_mpix_packed": round(flops_per_mpix(net) / 1e9, 3),
+        "gflops_per_mpix_mosaic": round(flops_per_mpix(net) / 4e9, 3),
+        "data": DATA_TEXT,
+        "recipe": recipe.to_dict(),
+        "training": {"device": result.device, "ms_per_step": round(result.ms_per_step, 1),
+                     "steps": len(result.losses),
+                     "final_loss": round(sum(tail) / max(1, len(tail)), 5)},
+        "validation": figures,
+        "speed_ms_960x540_packed": {"cpu_threads": threads, "cpu": platform.processor()
+                                    or platform.machine(), **speed},
+        "baselines": {"opencv_nlm_h_per_sigma": NLM_H_PER_SIGMA},
+        "nightvid_version": __version__,
+        "date": datetime.date.today().isoformat(),
+        "reproduce": f"nightvid train {recipe.name}",
+    }
+
+
+def write_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict) -> Path:
+    """Write ``<ckpt>.json`` and ``<ckpt>.md`` beside the checkpoint; returns the .md path."""
+    ckpt = Path(ckpt)
+    rec = card_record(ckpt, recipe, result, figures)
+    ckpt.with_suffix(".json").write_text(json.dumps(rec, indent=2) + "\n")
+    md = ckpt.with_suffix(".md")
+    md.write_text(_markdown(rec))
+    return md
+
+
+def _markdown(rec: dict) -> str:
+    lines = [f"# {rec['checkpoint']}: raw denoiser (packed Bayer, noise-aware)", "",
+             f"- parameters: {rec['params']:,}",
+             f"- FLOPs: {rec['gflops_per_mpix_packed']} G per packed MPix "
+             f"({rec['gflops_per_mpix_mosaic']} G per mosaic MPix)",
+             f"- architecture: {rec['spec']}",
+             f"- reproduce: `{rec['reproduce']}` (recipe below; {rec['training']['steps']} steps,"
+             f" {rec['training']['ms_per_step']} ms/step on {rec['training']['device']})",
+             f"- nightvid {rec['nightvid_version']}, {rec['date']}", "", "## Data", "",
+             rec["data"], ""]
+    val = rec["validation"]
+    if val:
+        methods = list(val["mean"])
+        lines += ["## Validation: linear-raw PSNR (dB), Sony A7S2 ELD noise", "",
+                  f"{val['n']} crops per condition; amplified raw clipped to [0, 1].", "",
+                  "| condition | " + " | ".join(methods) + " |",
+                  "|---" * (len(methods) + 1) + "|"]
+        for cond, row in {**val["conditions"], "mean": val["mean"]}.items():
+            lines.append(f"| {cond} | " + " | ".join(f"{row[m]:.2f}" for m in methods) + " |")
+        lines.append("")
+    sp = rec["speed_ms_960x540_packed"]
+    lines += ["## Speed (ms per 960x540 packed frame, same process)", "",
+              "| " + " | ".join(f"{k}" for k in sp) + " |", "|---" * len(sp) + "|",
+              "| " + " | ".join(str(v) for v in sp.values()) + " |", "",
+              "## Recipe", "", "```json", json.dumps(rec["recipe"], indent=2), "```", ""]
+    return "\n".join(lines)

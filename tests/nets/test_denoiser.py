@@ -1,0 +1,80 @@
+"""RawDenoiser: shapes, noise conditioning, budget, determinism, transform round trip."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nightvid.errors import ShapeError
+from nightvid.nets import (
+    STUDENT,
+    TEACHER,
+    DenoiserSpec,
+    RawDenoiser,
+    count_params,
+    flops_per_mpix,
+    gat,
+    inverse_gat,
+)
+
+
+class TestRawDenoiser:
+    @pytest.mark.parametrize("b,h,w", [(1, 16, 16), (2, 36, 20), (1, 7, 9)])
+    def test_shapes(self, b, h, w):
+        out = RawDenoiser()(torch.rand(b, 4, h, w) * 0.01, 1e-4, 1e-7)
+        assert out.shape == (b, 4, h, w) and torch.isfinite(out).all()
+
+    def test_starts_as_identity(self):
+        x = torch.rand(2, 4, 32, 32) * 0.01
+        out = RawDenoiser()(x, torch.tensor([1e-4, 2e-4]), torch.tensor([1e-7, 1e-6]))
+        assert torch.allclose(out, x, atol=1e-6)
+
+    def test_batch_consistency(self):
+        net = RawDenoiser().eval()
+        for p in net.tail.parameters():
+            torch.nn.init.normal_(p, std=0.01)
+        x = torch.rand(2, 4, 32, 32) * 0.01
+        shot, read = torch.tensor([1e-4, 3e-4]), torch.tensor([1e-7, 4e-7])
+        full = net(x, shot, read)
+        one = net(x[1:], shot[1:], read[1:])
+        assert torch.allclose(full[1:], one, atol=1e-6)
+
+    def test_same_seed_same_weights(self):
+        torch.manual_seed(3)
+        a = RawDenoiser().state_dict()
+        torch.manual_seed(3)
+        b = RawDenoiser().state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+
+    def test_student_budget(self):
+        assert count_params(RawDenoiser(STUDENT)) <= 150_000
+        assert count_params(RawDenoiser(TEACHER)) > 10 * count_params(RawDenoiser(STUDENT))
+
+    def test_flops(self):
+        f = flops_per_mpix(RawDenoiser(STUDENT))
+        assert 1e9 < f < 10e9  # a few GFLOP per packed megapixel
+
+    def test_bad_shape(self):
+        with pytest.raises(ShapeError, match="packed"):
+            RawDenoiser()(torch.rand(1, 3, 8, 8), 1e-4, 1e-7)
+
+    def test_spec_round_trip(self):
+        spec = DenoiserSpec((8, 16), (1, 1), False)
+        assert DenoiserSpec.from_dict(spec.to_dict()) == spec
+
+
+class TestGat:
+    def test_round_trip(self):
+        s, r = torch.full((1, 1, 1, 1), 2e-4), torch.full((1, 1, 1, 1), 3e-7)
+        x = torch.rand(1, 4, 8, 8) * 0.05
+        assert torch.allclose(inverse_gat(gat(x, s, r), s, r), x, atol=1e-6)
+
+    def test_stabilises_variance(self):
+        g = torch.Generator().manual_seed(0)
+        shot, read = 1e-3, 1e-6
+        s, r = torch.full((1, 1, 1, 1), shot), torch.full((1, 1, 1, 1), read)
+        for level in (0.005, 0.05, 0.3):
+            clean = torch.full((1, 1, 200, 200), level)
+            noisy = torch.poisson(clean / shot, generator=g) * shot
+            noisy = noisy + read**0.5 * torch.randn(clean.shape, generator=g)
+            assert abs(float(gat(noisy, s, r).std()) - 1.0) < 0.08

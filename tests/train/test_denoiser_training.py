@@ -1,0 +1,88 @@
+"""Training: recipes from TOML, a short smoke run (loss decreases), distillation, the CLI hook."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import pytest
+import torch
+
+from _helpers.train_items import clean_items
+from nightvid.errors import ConfigError
+from nightvid.nets import count_params, load_denoiser, save_denoiser
+from nightvid.train.data import SynthConfig, SynthDataset
+from nightvid.train.denoiser import train
+from nightvid.train.recipe import DenoiserRecipe, load_recipe, recipe_path
+
+SMOKE = DenoiserRecipe(name="smoke", widths=(8, 16), blocks=(1, 1), steps=40, batch=4, lr=3e-3,
+                       lr_min=1e-3, seed=0, log_every=1000,
+                       synth=SynthConfig(crop=32, ratio_min=50.0, ratio_max=300.0))
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return SynthDataset(SMOKE.synth, "train", seed=0, items=clean_items(n=4))
+
+
+class TestRecipes:
+    @pytest.mark.parametrize("name", ["denoiser-teacher", "denoiser"])
+    def test_shipped_recipes_load(self, name):
+        r = load_recipe(recipe_path(name))
+        assert r.name == name and r.steps > 0 and isinstance(r.widths, tuple)
+
+    def test_student_recipe_within_budget(self):
+        from nightvid.nets import DenoiserSpec, RawDenoiser
+
+        r = load_recipe(recipe_path("denoiser"))
+        assert count_params(RawDenoiser(DenoiserSpec(r.widths, r.blocks, r.separable))) <= 150_000
+        assert r.teacher.endswith("denoiser-teacher.safetensors")
+
+    def test_unknown_key(self, tmp_path):
+        p = tmp_path / "r.toml"
+        p.write_text('name = "x"\n[synth]\ncrop_size = 3\n')
+        with pytest.raises(ConfigError, match=r"synth\.crop_size.*r\.toml"):
+            load_recipe(p)
+
+    def test_wrong_type(self, tmp_path):
+        p = tmp_path / "r.toml"
+        p.write_text('steps = "many"\n')
+        with pytest.raises(ConfigError, match="steps"):
+            load_recipe(p)
+
+    def test_overrides(self):
+        assert load_recipe(recipe_path("denoiser"), steps=7, batch=None).steps == 7
+
+
+class TestSmokeTraining:
+    def test_loss_decreases_fast_and_seeded(self, ds):
+        t = time.perf_counter()
+        res = train(SMOKE, dataset=ds, log=lambda s: None)
+        assert time.perf_counter() - t < 30
+        first, last = sum(res.losses[:5]) / 5, sum(res.losses[-5:]) / 5
+        assert last < 0.9 * first
+        again = train(dataclasses.replace(SMOKE, steps=3), dataset=ds, log=lambda s: None)
+        again2 = train(dataclasses.replace(SMOKE, steps=3), dataset=ds, log=lambda s: None)
+        assert again.losses == again2.losses
+
+    def test_distillation_and_round_trip(self, ds, tmp_path):
+        teacher = train(dataclasses.replace(SMOKE, steps=2), dataset=ds, log=lambda s: None)
+        path = save_denoiser(teacher.net, tmp_path / "t.safetensors")
+        student = train(dataclasses.replace(SMOKE, steps=2, teacher=str(path)), dataset=ds,
+                        log=lambda s: None)
+        assert len(student.losses) == 2
+        x = torch.rand(1, 4, 16, 16) * 0.01
+        with torch.no_grad():
+            assert torch.equal(load_denoiser(path)(x, 1e-4, 1e-7), teacher.net(x, 1e-4, 1e-7))
+
+
+class TestCliHook:
+    def test_add_parser(self):
+        from nightvid.train.cli import add_parser, run
+
+        top = argparse.ArgumentParser(prog="nightvid")
+        sub = top.add_subparsers(dest="command")
+        add_parser(sub)
+        args = top.parse_args(["train", "denoiser", "--steps", "5", "--device", "cpu"])
+        assert args.func is run and args.steps == 5 and args.name == "denoiser"
