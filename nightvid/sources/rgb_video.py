@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import av
-from av.video.reformatter import Colorspace
 
 from ..errors import SourceError
 from ..types import Frame
@@ -102,8 +101,8 @@ class RgbVideoSource(FrameSource):
         deep = max(c.bits for c in frame.format.components) > 8
         kwargs: dict[str, Any] = {"format": "rgb48le" if deep else "rgb24"}
         if frame.colorspace == _UNSPECIFIED and not frame.format.name.startswith(("rgb", "gbr")):
-            kwargs["src_colorspace"] = (Colorspace.ITU709 if frame.height >= _HD_LINES
-                                        else Colorspace.ITU601)
+            cs = av.video.reformatter.Colorspace
+            kwargs["src_colorspace"] = cs.ITU709 if frame.height >= _HD_LINES else cs.ITU601
         data = frame.to_ndarray(**kwargs)  # (H, W, 3), a fresh array: safe after close
         if self._conform or frame.pts is None:
             pts = round(index / (self.fps or 1) / self.time_base) if self.fps else index
