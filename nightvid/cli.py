@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="default")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--compile", choices=["on", "off"], default="off",
+                   help="torch.compile the hot paths (default off: a photo is one frame)")
+
+    from .train.cli import add_parser as add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
@@ -179,11 +185,16 @@ def _bench(args: argparse.Namespace) -> int:
     from .bench import run_photo_bench
 
     run_photo_bench(args.input, size=args.size, profile=args.profile, repeat=args.repeat,
-                    device=args.device)
+                    device=args.device, compile=args.compile == "on")
     return 0
 
 
-_COMMANDS = {"enhance": _enhance, "info": _info, "list": _list, "bench": _bench}
+def _train(args: argparse.Namespace) -> int:
+    return int(args.func(args))
+
+
+_COMMANDS = {"enhance": _enhance, "info": _info, "list": _list, "bench": _bench,
+             "train": _train}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
