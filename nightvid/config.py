@@ -114,7 +114,10 @@ class StreamConfig:
     """Caches kept across frames: refresh schedules and smoothing (time constants in frames)."""
 
     wb_every: int = 4  # re-estimate white balance every N frames
-    wb_smoothing_frames: float = 12.0  # EMA time constant in log-gain space
+    wb_smoothing_frames: float = 24.0  # EMA time constant in log-gain space (1 s at 24 fps)
+    # WB changes smaller than this (log gain; 0.01 = 1 %, invisible) are held, not applied:
+    # the estimate's slow wander on a static scene stays off screen (test_stream_stability.py).
+    wb_deadband_log: float = 0.01
     tone_every: int = 2
     tone_smoothing_frames: float = 8.0
     sky_every: int = 8

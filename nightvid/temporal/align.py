@@ -80,9 +80,11 @@ def _upsample(flow_blocks: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(flow_blocks, size=size, mode="bilinear", align_corners=False)
 
 
-def warp(x: Tensor, flow: Tensor, padding: str = "border") -> Tensor:
+def warp(x: Tensor, flow: Tensor, padding: str = "border", mode: str = "bilinear") -> Tensor:
     """Sample ``x`` (B, C, H, W) at ``p + flow(p)``; flow (B, 2, H', W') in pixels of ``x``'s
-    grid scaled from H', W' (it is resized and rescaled when the sizes differ)."""
+    grid scaled from H', W' (it is resized and rescaled when the sizes differ).
+
+    ``padding`` and ``mode`` ("bilinear", "bicubic", "nearest") are ``grid_sample``'s."""
     b, _, h, w = x.shape
     if flow.shape[-2:] != (h, w):
         sy, sx = h / flow.shape[-2], w / flow.shape[-1]
@@ -94,5 +96,5 @@ def warp(x: Tensor, flow: Tensor, padding: str = "border") -> Tensor:
     gy = (ys + flow[:, 0]) * (2.0 / max(h - 1, 1)) - 1.0
     gx = (xs + flow[:, 1]) * (2.0 / max(w - 1, 1)) - 1.0
     grid = torch.stack([gx, gy], dim=-1)  # (B,H,W,2) as grid_sample wants (x, y)
-    return F.grid_sample(x, grid.expand(b, h, w, 2), mode="bilinear", padding_mode=padding,
+    return F.grid_sample(x, grid.expand(b, h, w, 2), mode=mode, padding_mode=padding,
                          align_corners=True)

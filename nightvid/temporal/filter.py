@@ -31,31 +31,41 @@ def temporal_filter(packed: Tensor, state: StreamState, shot: float, read: float
 
     Args:
         packed: (B, 4, h, w) linear, black-subtracted, un-amplified, lens shading not applied.
-        state: the stream's state (``acc``, ``count``, ``prev_luma`` are read and replaced).
+        state: the stream's state (``acc``, ``count``, ``var``, ``prev_luma`` are read and
+            replaced).
         shot, read: noise model of one sample of ``packed``.
         cfg: the temporal config.
     Returns:
-        (filtered (B, 4, h, w), frames averaged per pixel (B, 1, h, w)).
+        (filtered (B, 4, h, w), effective frames averaged per pixel (B, 1, h, w): one frame's
+        noise variance over the filtered one's, so ``1 / frames`` scales the noise model).
     """
     luma = flow_luma(packed, cfg.flow_long_side)
     if state.acc is None or state.acc.shape != packed.shape:
         state.acc, state.count = packed, torch.ones_like(packed[:, :1])
-        state.prev_luma = luma
+        state.var, state.prev_luma = state.count, luma
         return packed, state.count
     # Noise std of the luma image: sqrt-domain std ~ sigma / (2 sqrt(x)), averaged over the
     # 4 planes and the area downsample.
     n_px = packed.shape[-2] * packed.shape[-1] / (luma.shape[-2] * luma.shape[-1])
     level = luma.square().mean().clamp_min(1e-6)
     sigma = ((shot * level + read) / (4.0 * n_px)).sqrt() / (2.0 * level.sqrt())
-    assert state.prev_luma is not None and state.count is not None
+    assert state.prev_luma is not None and state.count is not None and state.var is not None
     flow = estimate_flow(state.prev_luma, luma, radius=cfg.search_px, block=cfg.block,
                          noise_sigma=sigma)
-    acc_w = warp(state.acc, flow)
-    # Samples fetched from outside the previous frame have no history.
-    inside = warp(torch.ones_like(state.count), flow, padding="zeros")
-    count_w = warp(state.count, flow) * (inside > 0.999)
-    acc, count = recursive_step(packed, acc_w, count_w, torch.tensor(shot), torch.tensor(read),
-                                max_frames=cfg.max_frames, motion_sigmas=cfg.motion_sigmas)
-    state.acc, state.count, state.flow = acc, count, flow
+    # Bicubic for the average: it is resampled again every frame, and repeated bilinear
+    # resampling at sub-pixel shifts blurs it more each time (benchmarks/temporal_quality.py:
+    # +0.5-1 dB on the clips with motion, -0.5 dB on the mostly static bikes.mp4, where the
+    # extra blur happened to pay; visibly sharper).
+    acc_w = warp(state.acc, flow, mode="bicubic")
+    # Counts and variances in one call; samples fetched from outside the previous frame
+    # (zero padding: "inside" < 1) have no history.
+    aux = warp(torch.cat([state.count, state.var, torch.ones_like(state.count)], dim=1), flow,
+               padding="zeros")  # (B,3,h,w): count, var, inside
+    count_w = aux[:, :1] * (aux[:, 2:] > 0.999)
+    var_w = aux[:, 1:2]
+    acc, count, var = recursive_step(packed, acc_w, count_w, torch.tensor(shot),
+                                     torch.tensor(read), var=var_w, max_frames=cfg.max_frames,
+                                     motion_sigmas=cfg.motion_sigmas)
+    state.acc, state.count, state.var, state.flow = acc, count, var, flow
     state.prev_luma = flow_luma(acc, cfg.flow_long_side)  # the cleaner reference next time
-    return acc, count
+    return acc, 1.0 / var
