@@ -188,7 +188,8 @@ class Pipeline:
             info.cut = state is not None and state.detect_cut(state.thumbnail(packed))
             var_scale = None
             if state is not None and cfg.temporal.enabled:
-                packed, count = temporal_filter(packed, state, shot, read, cfg.temporal)
+                packed, count = temporal_filter(packed, state, shot, read, cfg.temporal,
+                                                self.kernels)
                 var_scale = 1.0 / count
                 info.count_t = count
         with self.stage(info, "denoise"):

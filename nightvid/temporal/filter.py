@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import TemporalConfig
+from ..runtime import upload
 from ..state import StreamState
 from .align import estimate_flow, warp
 from .recursive_filter import recursive_step
@@ -26,7 +30,9 @@ def flow_luma(packed: Tensor, long_side: int) -> Tensor:
 
 
 def temporal_filter(packed: Tensor, state: StreamState, shot: float, read: float,
-                    cfg: TemporalConfig) -> tuple[Tensor, Tensor]:
+                    cfg: TemporalConfig,
+                    kernels: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+                    ) -> tuple[Tensor, Tensor]:
     """Filter one frame against the stream's memory and update it.
 
     Args:
@@ -35,37 +41,59 @@ def temporal_filter(packed: Tensor, state: StreamState, shot: float, read: float
             replaced).
         shot, read: noise model of one sample of ``packed``.
         cfg: the temporal config.
+        kernels: wraps :func:`temporal_step` (e.g. a pipeline's compiled
+            :class:`~nightvid.accel.Kernels`); None runs it as it is.
     Returns:
         (filtered (B, 4, h, w), effective frames averaged per pixel (B, 1, h, w): one frame's
         noise variance over the filtered one's, so ``1 / frames`` scales the noise model).
     """
-    luma = flow_luma(packed, cfg.flow_long_side)
     if state.acc is None or state.acc.shape != packed.shape:
         state.acc, state.count = packed, torch.ones_like(packed[:, :1])
-        state.var, state.prev_luma = state.count, luma
+        state.var, state.prev_luma = state.count, flow_luma(packed, cfg.flow_long_side)
         return packed, state.count
+    assert state.prev_luma is not None and state.count is not None and state.var is not None
+    step = temporal_step if kernels is None else kernels(temporal_step)
+    acc, count, var, flow, luma = step(
+        packed, state.acc, state.count, state.var, state.prev_luma,
+        upload(shot, packed.device), upload(read, packed.device),
+        flow_long_side=cfg.flow_long_side, search_px=cfg.search_px, block=cfg.block,
+        max_frames=cfg.max_frames, motion_sigmas=cfg.motion_sigmas)
+    state.acc, state.count, state.var, state.flow = acc, count, var, flow
+    state.prev_luma = luma  # the cleaner reference next time
+    return acc, 1.0 / var
+
+
+def temporal_step(packed: Tensor, acc: Tensor, count: Tensor, var: Tensor, prev_luma: Tensor,
+                  shot: Tensor, read: Tensor, *, flow_long_side: int, search_px: int,
+                  block: int, max_frames: float, motion_sigmas: float,
+                  ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The filter's arithmetic for one frame, a pure function (compiled whole on request).
+
+    Args:
+        packed: (B, 4, h, w) the new frame; acc, count, var: the memory (average, frames in
+            it, its noise variance relative to one frame's); prev_luma: the average's flow
+            luma; shot, read: 0-d noise model tensors. Keywords: the ``[temporal]`` settings.
+    Returns:
+        (new average, count, variance, flow (B, 2, hl, wl), flow luma of the new average).
+    """
+    luma = flow_luma(packed, flow_long_side)
     # Noise std of the luma image: sqrt-domain std ~ sigma / (2 sqrt(x)), averaged over the
     # 4 planes and the area downsample.
     n_px = packed.shape[-2] * packed.shape[-1] / (luma.shape[-2] * luma.shape[-1])
     level = luma.square().mean().clamp_min(1e-6)
     sigma = ((shot * level + read) / (4.0 * n_px)).sqrt() / (2.0 * level.sqrt())
-    assert state.prev_luma is not None and state.count is not None and state.var is not None
-    flow = estimate_flow(state.prev_luma, luma, radius=cfg.search_px, block=cfg.block,
-                         noise_sigma=sigma)
+    flow = estimate_flow(prev_luma, luma, radius=search_px, block=block, noise_sigma=sigma)
     # Bicubic for the average: it is resampled again every frame, and repeated bilinear
     # resampling at sub-pixel shifts blurs it more each time (benchmarks/temporal_quality.py:
     # +0.5-1 dB on the clips with motion, -0.5 dB on the mostly static bikes.mp4, where the
     # extra blur happened to pay; visibly sharper).
-    acc_w = warp(state.acc, flow, mode="bicubic")
+    acc_w = warp(acc, flow, mode="bicubic")
     # Counts and variances in one call; samples fetched from outside the previous frame
     # (zero padding: "inside" < 1) have no history.
-    aux = warp(torch.cat([state.count, state.var, torch.ones_like(state.count)], dim=1), flow,
+    aux = warp(torch.cat([count, var, torch.ones_like(count)], dim=1), flow,
                padding="zeros")  # (B,3,h,w): count, var, inside
     count_w = aux[:, :1] * (aux[:, 2:] > 0.999)
     var_w = aux[:, 1:2]
-    acc, count, var = recursive_step(packed, acc_w, count_w, torch.tensor(shot),
-                                     torch.tensor(read), var=var_w, max_frames=cfg.max_frames,
-                                     motion_sigmas=cfg.motion_sigmas)
-    state.acc, state.count, state.var, state.flow = acc, count, var, flow
-    state.prev_luma = flow_luma(acc, cfg.flow_long_side)  # the cleaner reference next time
-    return acc, 1.0 / var
+    acc, count, var = recursive_step(packed, acc_w, count_w, shot, read, var=var_w,
+                                     max_frames=max_frames, motion_sigmas=motion_sigmas)
+    return acc, count, var, flow, flow_luma(acc, flow_long_side)
