@@ -107,6 +107,7 @@ class TemporalConfig:
     search_px: int = 4  # block-matching search radius at the coarsest flow level (pixels there)
     flow_long_side: int = 320  # size of the luma image the motion is estimated on
     block: int = 8  # block size of the matcher at that size
+    warp: Literal["bicubic", "bilinear"] = "bicubic"  # resampling of the running average
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class EngineConfig:
 @dataclass(frozen=True)
 class RuntimeConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    compile: str = "auto"  # auto | on | off: torch.compile the per-pixel hot paths (accel.py)
+    compile: Literal["auto", "on", "off"] = "auto"  # torch.compile the hot paths (accel.py)
     compile_min_frames: int = 240  # "auto" compiles CPU streams at least this long
 
 

@@ -41,8 +41,9 @@ def temporal_filter(packed: Tensor, state: StreamState, shot: float, read: float
             replaced).
         shot, read: noise model of one sample of ``packed``.
         cfg: the temporal config.
-        kernels: wraps :func:`temporal_step` (e.g. a pipeline's compiled
-            :class:`~nightvid.accel.Kernels`); None runs it as it is.
+        kernels: wraps the per-pixel update :func:`recursive_step` (e.g. a pipeline's compiled
+            :class:`~nightvid.accel.Kernels`); None runs it as it is. Motion search and warps
+            stay eager: compiled, the bicubic resampling ran 2x slower on the CPU.
     Returns:
         (filtered (B, 4, h, w), effective frames averaged per pixel (B, 1, h, w): one frame's
         noise variance over the filtered one's, so ``1 / frames`` scales the noise model).
@@ -52,12 +53,13 @@ def temporal_filter(packed: Tensor, state: StreamState, shot: float, read: float
         state.var, state.prev_luma = state.count, flow_luma(packed, cfg.flow_long_side)
         return packed, state.count
     assert state.prev_luma is not None and state.count is not None and state.var is not None
-    step = temporal_step if kernels is None else kernels(temporal_step)
-    acc, count, var, flow, luma = step(
+    update = recursive_step if kernels is None else kernels(recursive_step)
+    acc, count, var, flow, luma = temporal_step(
         packed, state.acc, state.count, state.var, state.prev_luma,
         upload(shot, packed.device), upload(read, packed.device),
         flow_long_side=cfg.flow_long_side, search_px=cfg.search_px, block=cfg.block,
-        max_frames=cfg.max_frames, motion_sigmas=cfg.motion_sigmas)
+        max_frames=cfg.max_frames, motion_sigmas=cfg.motion_sigmas, warp_mode=cfg.warp,
+        update=update)
     state.acc, state.count, state.var, state.flow = acc, count, var, flow
     state.prev_luma = luma  # the cleaner reference next time
     return acc, 1.0 / var
@@ -66,13 +68,15 @@ def temporal_filter(packed: Tensor, state: StreamState, shot: float, read: float
 def temporal_step(packed: Tensor, acc: Tensor, count: Tensor, var: Tensor, prev_luma: Tensor,
                   shot: Tensor, read: Tensor, *, flow_long_side: int, search_px: int,
                   block: int, max_frames: float, motion_sigmas: float,
+                  warp_mode: str = "bicubic", update: Callable[..., Any] = recursive_step,
                   ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """The filter's arithmetic for one frame, a pure function (compiled whole on request).
+    """The filter's arithmetic for one frame, a pure function of the memory and the frame.
 
     Args:
         packed: (B, 4, h, w) the new frame; acc, count, var: the memory (average, frames in
             it, its noise variance relative to one frame's); prev_luma: the average's flow
-            luma; shot, read: 0-d noise model tensors. Keywords: the ``[temporal]`` settings.
+            luma; shot, read: 0-d noise model tensors. Keywords: the ``[temporal]`` settings,
+            and ``update``, :func:`recursive_step` or a compiled form of it.
     Returns:
         (new average, count, variance, flow (B, 2, hl, wl), flow luma of the new average).
     """
@@ -86,14 +90,14 @@ def temporal_step(packed: Tensor, acc: Tensor, count: Tensor, var: Tensor, prev_
     # Bicubic for the average: it is resampled again every frame, and repeated bilinear
     # resampling at sub-pixel shifts blurs it more each time (benchmarks/temporal_quality.py:
     # +0.5-1 dB on the clips with motion, -0.5 dB on the mostly static bikes.mp4, where the
-    # extra blur happened to pay; visibly sharper).
-    acc_w = warp(acc, flow, mode="bicubic")
+    # extra blur happened to pay; visibly sharper). Bilinear (the fast profile) is 2x cheaper.
+    acc_w = warp(acc, flow, mode=warp_mode)
     # Counts and variances in one call; samples fetched from outside the previous frame
     # (zero padding: "inside" < 1) have no history.
     aux = warp(torch.cat([count, var, torch.ones_like(count)], dim=1), flow,
                padding="zeros")  # (B,3,h,w): count, var, inside
     count_w = aux[:, :1] * (aux[:, 2:] > 0.999)
     var_w = aux[:, 1:2]
-    acc, count, var = recursive_step(packed, acc_w, count_w, shot, read, var=var_w,
-                                     max_frames=max_frames, motion_sigmas=motion_sigmas)
+    acc, count, var = update(packed, acc_w, count_w, shot, read, var=var_w,
+                             max_frames=max_frames, motion_sigmas=motion_sigmas)
     return acc, count, var, flow, flow_luma(acc, flow_long_side)
