@@ -105,7 +105,8 @@ def _print_report(r: dict[str, Any], repeat: int) -> None:
     print(f"nightvid (decode+render+JPEG)         {r['nightvid_s'] * 1e3:8.1f} ms")
     print(f"rawpy postprocess(half_size, cam WB)  {r['libraw_half_size_s'] * 1e3:8.1f} ms")
     print(f"ratio nightvid / LibRaw               {r['ratio']:8.3f}"
-          f"  ({1 / r['ratio']:.1f}x {'faster' if r['ratio'] < 1 else 'slower'})")
+          f"  ({max(r['ratio'], 1 / r['ratio']):.1f}x "
+          f"{'faster' if r['ratio'] < 1 else 'slower'})")
     print(f"  of which decode (LibRaw unpack)     {r['decode_s'] * 1e3:8.1f} ms")
     for name, ms in r["stage_ms"].items():
         print(f"  stage {name:<30}{ms:8.1f} ms")
