@@ -99,6 +99,7 @@ def apply_ccm(rgb: Tensor, matrix: Tensor) -> Tensor:
     check_shape(rgb, "rgb", ("B", 3, "H", "W"))
     m = matrix.to(rgb)
     if m.ndim == 2:
-        # A 1x1 convolution is the fastest per-pixel matmul on both CPU and GPU.
-        return torch.nn.functional.conv2d(rgb, m[:, :, None, None])
+        # einsum (a batched matmul), not a 1x1 convolution: oneDNN's 1x1 conv on the CPU was
+        # 15x slower (90 vs 6 ms at 1080p, 2 cores).
+        return torch.einsum("ij,bjhw->bihw", m, rgb)
     return torch.einsum("bij,bjhw->bihw", m, rgb)

@@ -33,7 +33,8 @@ _LEVEL_SIGMA = (0.890, 0.201, 0.086, 0.041, 0.020, 0.010, 0.005)
 
 def _rotate(x: Tensor, inverse: bool = False) -> Tensor:
     m = on(_ROT, x)
-    return F.conv2d(x, (m.T if inverse else m)[:, :, None, None])
+    # einsum, not a 1x1 convolution: 10x faster on the CPU (see ccm.apply_ccm).
+    return torch.einsum("ij,bjhw->bihw", m.T if inverse else m, x)
 
 
 def _smooth(x: Tensor, level: int) -> Tensor:
