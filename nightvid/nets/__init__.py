@@ -1,7 +1,7 @@
 """Small neural networks of the pipeline (inference only: training lives in nightvid.train).
 
 - :class:`RawDenoiser`: noise-aware raw denoiser on packed Bayer (student <= 150k params).
-- :func:`load_denoiser` / :func:`save_denoiser`: safetensors checkpoints, never pickle.
+- :func:`load_net` / :func:`save_net`: safetensors checkpoints of any of them, never pickle.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from .denoiser import (
     gat,
     inverse_gat,
 )
-from .io import load_denoiser, read_metadata, save_denoiser
+from .io import KINDS, load_denoiser, load_net, read_metadata, save_denoiser, save_net
 
 __all__ = [
     "STUDENT", "TEACHER", "DenoiserSpec", "RawDenoiser", "count_params", "flops_per_mpix", "gat",
-    "inverse_gat", "load_denoiser", "read_metadata", "save_denoiser",
+    "inverse_gat", "KINDS", "load_denoiser", "load_net", "read_metadata", "save_denoiser",
+    "save_net",
 ]

@@ -140,6 +140,9 @@ class RawDenoiser(nn.Module):
         torch.Size([2, 4, 36, 20])
     """
 
+    KIND = "raw_denoiser"
+    Spec = DenoiserSpec
+
     def __init__(self, spec: DenoiserSpec = STUDENT) -> None:
         super().__init__()
         self.spec = spec

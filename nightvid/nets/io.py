@@ -1,10 +1,15 @@
 """Checkpoints: safetensors files (never pickle) holding a network's weights and its spec.
 
 A checkpoint's safetensors metadata (string -> string) holds ``"format": "nightvid-net/1"``,
-``"net"`` (e.g. ``"raw_denoiser"``), ``"spec"`` (the architecture as JSON) and free-form
-JSON entries (``"recipe"``, ``"version"``...). Loading rebuilds the network from ``spec``
-and checks every tensor's name and shape: a missing, truncated or mismatched file raises
-:class:`~nightvid.errors.CheckpointError` with a one-line message naming the file.
+``"net"`` (the network's kind, e.g. ``"raw_denoiser"``), ``"spec"`` (the architecture as
+JSON) and free-form JSON entries (``"recipe"``, ``"figures"``...). Loading rebuilds the
+network from ``spec`` and checks every tensor's name and shape: a missing, truncated or
+mismatched file raises :class:`~nightvid.errors.CheckpointError` with a one-line message
+naming the file.
+
+Every network class has ``KIND`` (its ``"net"`` string), ``Spec`` (a dataclass with
+``to_dict``/``from_dict``), a ``spec`` attribute and a constructor ``Net(spec)``; it is
+listed in :data:`KINDS` so a checkpoint can be opened by kind.
 """
 
 from __future__ import annotations
@@ -19,14 +24,30 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import CheckpointError
-from .denoiser import DenoiserSpec, RawDenoiser
+from .denoiser import RawDenoiser
 
-__all__ = ["FORMAT", "load_denoiser", "read_metadata", "save_denoiser"]
+__all__ = ["FORMAT", "KINDS", "load_denoiser", "load_net", "read_metadata", "save_denoiser",
+           "save_net"]
 
 FORMAT = "nightvid-net/1"
 
+#: kind -> "module:Class" of every network a checkpoint may hold (imported when loaded).
+KINDS = {
+    "raw_denoiser": "nightvid.nets.denoiser:RawDenoiser",
+    "wb_estimator": "nightvid.nets.wb:WBNet",
+    "refiner": "nightvid.nets.refine:RefineNet",
+    "illumination": "nightvid.nets.illumination:IlluminationNet",
+}
 
-def save_denoiser(net: RawDenoiser, path: str | Path, **meta: Any) -> Path:
+
+def _net_class(kind: str) -> Any:
+    import importlib
+
+    module, name = KINDS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def save_net(net: nn.Module, path: str | Path, **meta: Any) -> Path:
     """Write ``net``'s weights and spec (plus ``meta`` as JSON strings) to ``path``.
 
     Args:
@@ -39,7 +60,7 @@ def save_denoiser(net: RawDenoiser, path: str | Path, **meta: Any) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().float().cpu().contiguous() for k, v in net.state_dict().items()}
-    md = {"format": FORMAT, "net": "raw_denoiser", "spec": json.dumps(net.spec.to_dict())}
+    md = {"format": FORMAT, "net": net.KIND, "spec": json.dumps(net.spec.to_dict())}
     md.update({k: json.dumps(v) for k, v in meta.items()})
     tmp = p.with_name(p.name + ".tmp")
     save_file(tensors, str(tmp), metadata=md)
@@ -64,24 +85,38 @@ def read_metadata(path: str | Path) -> dict[str, str]:
             from None
 
 
+def save_denoiser(net: RawDenoiser, path: str | Path, **meta: Any) -> Path:
+    """:func:`save_net` for a raw denoiser."""
+    return save_net(net, path, **meta)
+
+
 def load_denoiser(path: str | Path, device: str | torch.device = "cpu") -> RawDenoiser:
-    """Rebuild a :class:`RawDenoiser` from a checkpoint written by :func:`save_denoiser`.
+    """:func:`load_net` of a ``raw_denoiser`` checkpoint."""
+    net: RawDenoiser = load_net(path, "raw_denoiser", device)
+    return net
+
+
+def load_net(path: str | Path, kind: str, device: str | torch.device = "cpu") -> Any:
+    """Rebuild a network of ``kind`` (a key of :data:`KINDS`) from a checkpoint.
 
     Args:
-        path: the ``.safetensors`` file.
+        path: the ``.safetensors`` file written by :func:`save_net`.
+        kind: the network kind expected.
         device: where to put the network (returned in eval mode).
     Raises:
-        CheckpointError: the file is missing, truncated/corrupt, not a raw denoiser, or its
-            tensors do not match the spec (names or shapes); the message names the file.
+        CheckpointError: the file is missing, truncated/corrupt, holds another kind of
+            network, or its tensors do not match the spec (names or shapes); the message
+            names the file.
     """
     p = _existing(path)
     md = read_metadata(p)
-    if md.get("format") != FORMAT or md.get("net") != "raw_denoiser" or "spec" not in md:
-        raise CheckpointError(f"{p}: expected a {FORMAT} raw_denoiser checkpoint, got metadata "
-                              f"keys {sorted(md)}")
+    if md.get("format") != FORMAT or md.get("net") != kind or "spec" not in md:
+        got = md.get("net", f"metadata keys {sorted(md)}")
+        raise CheckpointError(f"{p}: expected a {FORMAT} {kind} checkpoint, got {got}")
+    cls = _net_class(kind)
     try:
-        spec = DenoiserSpec.from_dict(json.loads(md["spec"]))
-        net = RawDenoiser(spec)
+        spec = cls.Spec.from_dict(json.loads(md["spec"]))
+        net = cls(spec)
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise CheckpointError(f"{p}: bad spec {md['spec']!r} ({_short(exc)})") from None
     try:
