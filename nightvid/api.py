@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,8 @@ def process_stream(source: str | Path, output: str | Path, config: Config, *,
                    codec: str | None = None, bit_depth: int = 8, quality: int | None = None,
                    fps: Any = None, pix_fmt: str | None = None,
                    size: tuple[int, int] | None = None, resume: bool = False,
-                   progress: bool = True) -> Summary:
+                   progress: bool = True,
+                   on_frame: Callable[[int], None] | None = None) -> Summary:
     """Render a raw sequence, Bayer stack, rawvideo stream or sRGB video into ``output``.
 
     Args:
@@ -138,6 +140,8 @@ def process_stream(source: str | Path, output: str | Path, config: Config, *,
             restarts up to :func:`warmup_frames` earlier, unwritten, so the resumed frames
             match an uninterrupted run's.
         progress: show a progress bar.
+        on_frame: called after each rendered frame with the count so far (see
+            :meth:`~nightvid.engine.Engine.run`).
     Returns:
         The run's :class:`~nightvid.engine.Summary`.
     Raises:
@@ -164,7 +168,8 @@ def process_stream(source: str | Path, output: str | Path, config: Config, *,
         warm = min(start, warmup_frames(config))
         with open_source(source, fps=fps, pix_fmt=pix_fmt, size=size, start=start - warm) as src:
             # Per-stage timing syncs the device after each stage: cheap, and the summary needs it.
-            return Engine(config, timings=True).run(src, sink, progress=progress, warmup=warm)
+            return Engine(config, timings=True).run(src, sink, progress=progress, warmup=warm,
+                                                    on_frame=on_frame)
 
 
 def warmup_frames(config: Config) -> int:

@@ -193,7 +193,8 @@ class Engine:
             s.cuts.append(index)
         s.frames = n + 1
 
-    def run(self, source: Any, sink: Any, *, progress: bool = True, warmup: int = 0) -> Summary:
+    def run(self, source: Any, sink: Any, *, progress: bool = True, warmup: int = 0,
+            on_frame: Callable[[int], None] | None = None) -> Summary:
         """Render ``source`` into ``sink`` (closed at the end, also on error or interrupt).
 
         A sink with ``wants == "mosaic"`` (:class:`~nightvid.sinks.base.MosaicSink`) gets the
@@ -207,6 +208,8 @@ class Engine:
                 starts that many frames early, so the temporal memory and the smoothed
                 estimates reach the state an uninterrupted run had (no jump in noise or colour
                 where the run resumed).
+            on_frame: called with the number of frames rendered so far after each frame, so
+                a caller that runs many jobs (``nightvid batch``) can show one progress bar.
         Returns:
             The run's :class:`Summary` (``frames`` counts the frames written; ``interrupted``
             set after Ctrl-C or SIGTERM, the sink then closed with every frame rendered so far).
@@ -229,8 +232,10 @@ class Engine:
         with _sigterm_as_interrupt():
             try:
                 outs = self.mosaics(source) if mosaic else self.frames(source)
-                for out in outs:
+                for n, out in enumerate(outs, 1):
                     bar.update(1)
+                    if on_frame is not None:
+                        on_frame(n)
                     if skipped < warmup:
                         skipped += 1
                     elif isinstance(out, RenderedFrame):
