@@ -127,6 +127,26 @@ class StreamConfig:
 
 
 @dataclass(frozen=True)
+class PreviewConfig:
+    """Live preview (``nightvid preview``): latency budget, adaptive quality, views.
+
+    The preview always shows the newest captured frame (latency is bounded by dropping stale
+    frames). When rendering a frame takes longer than ``target_ms``, the adaptive controller
+    steps down a ladder (refinement network off, sky off, smaller work size ...) until it fits.
+    """
+
+    target_ms: float = 150.0  # processing budget per frame (capture-to-ready minus the wait)
+    adapt: bool = True  # lower quality when over budget, raise it again when there is room
+    min_scale: float = 0.25  # smallest work size the ladder goes to (of the profile's size)
+    settle_frames: int = 6  # frames between two adaptive steps (lets the timing settle)
+    view: Literal["split", "side", "enhanced", "original"] = "split"
+    jpeg_quality: int = 80  # browser stream (MJPEG)
+    record_preset: str = "veryfast"  # x264 preset of a recording made while previewing
+    reconnect_max_s: float = 30.0  # URL sources: give up after this long without a frame
+    slow_ms: float = 0.0  # artificial extra time per frame (tests, measurements); 0 = none
+
+
+@dataclass(frozen=True)
 class SkyConfig:
     """Cool the night sky: lower its colour temperature where a smooth, dark sky is found."""
 
@@ -164,6 +184,7 @@ class Config:
     stream: StreamConfig = field(default_factory=StreamConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    preview: PreviewConfig = field(default_factory=PreviewConfig)
     profile: str = "default"
 
     def to_dict(self) -> dict[str, Any]:
