@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import av
+import numpy as np
 
 from ..errors import SourceError
 from ..types import Frame
 from .base import SOURCES, FrameSource, check_start, parse_fps
 
-__all__ = ["VIDEO_SUFFIXES", "RgbVideoSource"]
+__all__ = ["VIDEO_SUFFIXES", "RgbVideoSource", "frame_to_rgb"]
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 _UNSPECIFIED = 2  # AVCOL_SPC_UNSPECIFIED
@@ -32,6 +33,18 @@ def _open(path: Path) -> Any:
         return av.open(str(path))
     except av.FFmpegError as exc:
         raise SourceError(f"{path}: cannot open as video ({exc})") from None
+
+
+def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """A decoded PyAV frame as (H, W, 3) display RGB, full range: uint8, or uint16 for deeper
+    sources; untagged Y'CbCr is taken as BT.709 from 720 lines up, BT.601 below (as players
+    do). The array is a fresh copy: safe after the container closes."""
+    deep = max(c.bits for c in frame.format.components) > 8
+    kwargs: dict[str, Any] = {"format": "rgb48le" if deep else "rgb24"}
+    if frame.colorspace == _UNSPECIFIED and not frame.format.name.startswith(("rgb", "gbr")):
+        cs = av.video.reformatter.Colorspace
+        kwargs["src_colorspace"] = cs.ITU709 if frame.height >= _HD_LINES else cs.ITU601
+    return frame.to_ndarray(**kwargs)
 
 
 @SOURCES.register("rgb_video", suffixes=VIDEO_SUFFIXES)
@@ -98,12 +111,7 @@ class RgbVideoSource(FrameSource):
             self._container = None
 
     def _to_frame(self, frame: Any, index: int) -> Frame:
-        deep = max(c.bits for c in frame.format.components) > 8
-        kwargs: dict[str, Any] = {"format": "rgb48le" if deep else "rgb24"}
-        if frame.colorspace == _UNSPECIFIED and not frame.format.name.startswith(("rgb", "gbr")):
-            cs = av.video.reformatter.Colorspace
-            kwargs["src_colorspace"] = cs.ITU709 if frame.height >= _HD_LINES else cs.ITU601
-        data = frame.to_ndarray(**kwargs)  # (H, W, 3), a fresh array: safe after close
+        data = frame_to_rgb(frame)
         if self._conform or frame.pts is None:
             pts = round(index / (self.fps or 1) / self.time_base) if self.fps else index
         else:
