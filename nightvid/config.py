@@ -47,9 +47,12 @@ class LensShadingConfig:
 
 @dataclass(frozen=True)
 class DenoiseConfig:
-    """Classical raw denoise (VST + a-trous wavelet shrinkage on luma/chroma)."""
+    """Raw denoise: ``classical`` (VST + a-trous wavelet shrinkage on luma/chroma; strength,
+    chroma_strength, levels) or ``net`` (the noise-aware raw denoiser ``model``)."""
 
     enabled: bool = True
+    method: Literal["classical", "net"] = "classical"
+    model: str = "denoiser"  # models/<name>.safetensors, or a path to a .safetensors file
     strength: float = 1.6  # luma threshold in noise sigmas
     chroma_strength: float = 3.0  # chroma threshold in noise sigmas
     levels: int = 4
@@ -76,6 +79,8 @@ class WhiteBalanceConfig:
     auto_weight: float = 0.5  # fused: weight of the grayness-index estimate in log space
     gi_percent: float = 0.1  # grayness index: share of greyest pixels used (percent)
     max_deviation: float = 0.6  # fused: larger log-distance from as-shot shrinks the auto weight
+    estimator: Literal["grayness", "net"] = "grayness"  # auto estimate: grayness index or net
+    model: str = "wb"  # the WB estimator checkpoint (estimator = "net")
 
 
 @dataclass(frozen=True)
@@ -162,10 +167,32 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
+class RefineConfig:
+    """RGB refinement network on the display image (residual noise, colour, local contrast)."""
+
+    enabled: bool = False
+    model: str = "refine"
+    strength: float = 1.0  # 0 = off, 1 = the network's full correction
+
+
+@dataclass(frozen=True)
+class IlluminationConfig:
+    """RGB path (dark sRGB video): ``global`` amplification only, or ``sci`` (a per-pixel
+    illumination map from the self-calibrated illumination network ``model``)."""
+
+    method: Literal["global", "sci"] = "global"
+    model: str = "illumination"
+    strength: float = 1.0  # 0 = global gain only, 1 = the full local brightening
+
+
+@dataclass(frozen=True)
 class RuntimeConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     compile: Literal["auto", "on", "off"] = "auto"  # torch.compile the hot paths (accel.py)
     compile_min_frames: int = 240  # "auto" compiles CPU streams at least this long
+    # A network checkpoint that cannot be loaded: false = error; true = warn once and run the
+    # classical stage in its place.
+    net_fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,6 +207,8 @@ class Config:
     tone: ToneConfig = field(default_factory=ToneConfig)
     color: ColorConfig = field(default_factory=ColorConfig)
     sky: SkyConfig = field(default_factory=SkyConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    illumination: IlluminationConfig = field(default_factory=IlluminationConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
