@@ -149,6 +149,9 @@ class PreviewConfig:
     record_preset: str = "veryfast"  # x264 preset of a recording made while previewing
     reconnect_max_s: float = 30.0  # URL sources: give up after this long without a frame
     slow_ms: float = 0.0  # artificial extra time per frame (tests, measurements); 0 = none
+    # CPU: torch threads while previewing; 0 = one fewer than the cores, leaving one to
+    # capture, display and encoding (contention slowed rendering 2-4x on 2 busy cores).
+    cpu_threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,8 @@ class RuntimeConfig:
     # A network checkpoint that cannot be loaded: false = error; true = warn once and run the
     # classical stage in its place.
     net_fallback: bool = False
+    tile: int = 1024  # networks run on tiles of at most this many pixels a side (memory bound)
+    tile_overlap: int = 32  # tiles share 2x this; outputs blend over it (no seams)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from .isp.white_balance import (
     grayness_index,
     packed_to_cam_rgb,
 )
+from .nets import infer
+from .nets.store import NetStore
 from .runtime import output_size, pick_device, upload
 from .state import StreamState
 from .temporal.filter import temporal_filter
@@ -101,6 +103,7 @@ class Pipeline:
             compile = accel.resolve(config.runtime.compile, self.device, 1,
                                     config.runtime.compile_min_frames)
         self.kernels = accel.Kernels(compile)
+        self.nets = NetStore(self.device, config.runtime.net_fallback)
         self._flat_field: Tensor | None = None
 
     @contextmanager
@@ -293,9 +296,26 @@ class Pipeline:
             return packed
         # Tensors, not floats: a compiled kernel would specialise (recompile) on every value.
         shot_t, read_t = upload(shot, self.device), upload(read, self.device)
+        if d.method == "net":
+            net = self.nets.get("raw_denoiser", d.model, "the classical denoiser")
+            if net is not None:
+                return self._denoise_net(net, packed, shot_t, read_t, var_scale)
         return self.kernels(denoise.denoise_packed)(
             packed, shot_t, read_t, strength=d.strength, chroma_strength=d.chroma_strength,
             levels=d.levels, var_scale=var_scale)
+
+    def _denoise_net(self, net: torch.nn.Module, packed: Tensor, shot: Tensor, read: Tensor,
+                     var_scale: Tensor | None) -> Tensor:
+        """The raw denoiser network, tiled; after the temporal filter the noise is a map
+        (both variances divided by the frames each pixel averaged)."""
+        rt = self.config.runtime
+        inputs = [packed, shot.reshape(1, 1, 1, 1), read.reshape(1, 1, 1, 1)]
+        if var_scale is not None:
+            inputs[1:] = [inputs[1] * var_scale, inputs[2] * var_scale]
+        with infer.autocast(self.device):
+            out = infer.run_tiled(self.kernels(net), inputs, rt.tile, rt.tile_overlap,
+                                  align=net.multiple)
+        return out.float()
 
     def _lens_shading(self, packed: Tensor, meta: RawMeta) -> Tensor:
         cfg = self.config.lens_shading

@@ -70,10 +70,17 @@ TEACHER = DenoiserSpec(widths=(48, 96, 160), blocks=(2, 2, 3), separable=False)
 
 
 def _noise_params(x: Tensor, shot: float | Tensor, read: float | Tensor) -> tuple[Tensor, Tensor]:
-    """(shot, read) as (B, 1, 1, 1) on x's device, shot clamped away from 0."""
+    """(shot, read) on x's device as (B, 1, 1, 1), or as (B, 1, h, w) when either is given as a
+    per-pixel map (4-D); shot clamped away from 0."""
     b = x.shape[0]
-    read_t = torch.as_tensor(read).to(x).reshape(-1, 1, 1, 1).expand(b, 1, 1, 1).clamp_min(1e-12)
-    shot_t = torch.as_tensor(shot).to(x).reshape(-1, 1, 1, 1).expand(b, 1, 1, 1)
+
+    def shaped(v: float | Tensor) -> Tensor:
+        t = torch.as_tensor(v).to(x)
+        return t if t.ndim == 4 else t.reshape(-1, 1, 1, 1).expand(b, 1, 1, 1)
+
+    read_t, shot_t = shaped(read).clamp_min(1e-12), shaped(shot)
+    if read_t.shape[-1] > 1 or shot_t.shape[-1] > 1:
+        read_t, shot_t = torch.broadcast_tensors(read_t, shot_t)
     return torch.maximum(shot_t, read_t.sqrt() / MAX_READ_E), read_t
 
 
@@ -162,16 +169,25 @@ class RawDenoiser(nn.Module):
         return 2 ** len(self.spec.widths)
 
     def forward(self, packed: Tensor, shot: float | Tensor, read: float | Tensor) -> Tensor:
-        """Denoise ``packed`` (B, 4, h, w) with noise profile (shot, read); same shape out."""
+        """Denoise ``packed`` (B, 4, h, w) with noise profile (shot, read); same shape out.
+
+        ``shot`` and ``read`` are floats, (B,) tensors, or (B, 1, h, w) maps when the noise
+        varies over the frame (after the temporal filter: both divided by the frames averaged).
+        """
         check_shape(packed, "packed", ("B", 4, "h", "w"))
         s, r = _noise_params(packed, shot, read)
         h, w = packed.shape[-2:]
         m = self.multiple
         ph, pw = (-h) % m, (-w) % m
         x = F.pad(packed, (0, pw, 0, ph), mode="replicate") if ph or pw else packed
+        if s.shape[-1] > 1 and (ph or pw):
+            s = F.pad(s, (0, pw, 0, ph), mode="replicate")
+            r = F.pad(r, (0, pw, 0, ph), mode="replicate")
         z = gat(x, s, r)
         z0 = gat(torch.zeros_like(s), s, r)
-        cond = torch.log(r.sqrt() / s).expand(-1, 1, *F.pixel_unshuffle(z, 2).shape[-2:]) / 4.0
+        hh, ww = x.shape[-2] // 2, x.shape[-1] // 2
+        cond = torch.log(r.sqrt() / s) / 4.0
+        cond = F.avg_pool2d(cond, 2) if cond.shape[-1] > 1 else cond.expand(-1, 1, hh, ww)
         feats = self.head(torch.cat([F.pixel_unshuffle((z - z0) / Z_SCALE, 2), cond], 1))
         skips = []
         for i, stage in enumerate(self.enc):  # (B,16,h/2,w/2) -> ... coarsest level
