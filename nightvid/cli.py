@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .train.cli import add_parser as add_train_parser
 
     add_train_parser(sub)
+    from .batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub, _add_render_options)
     return parser
 
 
@@ -193,8 +196,12 @@ def _train(args: argparse.Namespace) -> int:
     return int(args.func(args))
 
 
+def _batch(args: argparse.Namespace) -> int:
+    return int(args.func(args))
+
+
 _COMMANDS = {"enhance": _enhance, "info": _info, "list": _list, "bench": _bench,
-             "train": _train}
+             "train": _train, "batch": _batch}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
