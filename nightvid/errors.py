@@ -45,3 +45,8 @@ class SinkError(NightvidError, OSError):
 
 class CheckpointError(SourceError):
     """A model checkpoint is missing, truncated, or does not match its network's shapes."""
+
+
+class MissingDependencyError(NightvidError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install, e.g.
+    ``--ray: Ray is not installed; pip install 'nightvid[scale]'``."""

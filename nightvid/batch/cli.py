@@ -57,6 +57,10 @@ def add_parser(subparsers: Any,
 def run(args: argparse.Namespace) -> int:
     """Run a parsed ``batch`` command; returns the exit code (0 ok, 1 a job failed)."""
     options = _options(args)
+    if options.ray is not None:
+        from .ray_runner import import_ray
+
+        import_ray()  # say how to install it before any work
     jobs = discover(args.inputs, args.output, photo_suffix=PHOTO_SUFFIXES[args.format],
                     stream_suffix=CODEC_SUFFIXES[args.codec], dng_folders=args.dng_folders)
     if not jobs:
