@@ -94,8 +94,9 @@ def _coerce(cls: type, table: dict[str, Any], where: str) -> Any:
     return cls(**out)
 
 
-def load_recipe(path: str | Path, **overrides: Any) -> DenoiserRecipe:
-    """A :class:`DenoiserRecipe` from a TOML file, with keyword overrides applied last.
+def load_recipe(path: str | Path, cls: type = DenoiserRecipe, **overrides: Any) -> Any:
+    """A recipe (``cls``, default :class:`DenoiserRecipe`) from a TOML file, with keyword
+    overrides applied last (None values ignored).
 
     Raises:
         ConfigError: unreadable file, unknown key or wrong type (message names the file).
@@ -106,7 +107,7 @@ def load_recipe(path: str | Path, **overrides: Any) -> DenoiserRecipe:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read recipe ({exc})") from None
     try:
-        recipe = _coerce(DenoiserRecipe, table, "")
+        recipe = _coerce(cls, table, "")
     except ConfigError as exc:
         raise ConfigError(f"{exc} ({p})") from None
     return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
