@@ -1,0 +1,348 @@
+"""The live preview: capture -> engine -> before/after composite -> window, browser, recording.
+
+One loop, in the calling (main) thread: take the newest captured frame, render it with the
+:class:`~nightvid.engine.Engine` (iterator form, one frame in flight), compose it beside the
+original, hand the composite to the window and the browser hub, queue the enhanced frame for
+the recording, and let the adaptive controller pick the next frame's quality. Commands (keys,
+browser buttons) are queued and applied between frames, so the pipeline is only ever changed
+by the thread that runs it.
+
+Ending: the quit key or button, ``max_frames``/``duration_s``, the end of a file, Ctrl-C or
+SIGTERM all close everything in order: the reader, the recording (finalised, playable), the
+server, the window. A capture that fails for good raises SourceError naming the source, after
+the same clean-up, with what was recorded in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config, EngineConfig, load_config, profile_names
+from ..engine import Engine, RenderedFrame, _sigterm_as_interrupt
+from ..errors import ConfigError, SinkError, SourceError
+from ..pipeline import Pipeline
+from ..runtime import to_uint
+from ..state import StreamState
+from .adaptive import AdaptiveController, describe, ladder, size_overrides
+from .capture import Capture
+from .compose import VIEWS, View, compose, fit, original_display, with_hud
+from .files import PreviewFiles
+from .reader import LatestFrameReader, LiveSource
+from .server import FrameHub, PreviewServer
+from .stats import LiveStats, PreviewSummary
+from .status import control_state, display_size, hud_lines, status_dict
+from .window import PreviewWindow
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("quit", "view", "profile", "toggle", "adapt", "snapshot", "record", "hud")
+_WARMUP_FRAMES = 3  # left out of the summary's latency: first renders allocate and estimate
+
+
+@dataclass
+class PreviewOptions:
+    """Where the preview goes and when it stops (the profile decides how it renders)."""
+
+    window: bool = False
+    serve: tuple[str, int] | None = None
+    record: Path | None = None
+    snapshot_dir: Path = Path(".")
+    max_frames: int | None = None  # stop after this many frames shown
+    duration_s: float | None = None  # stop after this long
+    announce: Callable[[str], None] = lambda text: None  # e.g. the server's address
+
+
+@contextmanager
+def _cpu_threads(device: torch.device, threads: int) -> Iterator[None]:
+    """On the CPU, render with ``threads`` torch threads (0: one fewer than the cores), so
+    capture, display and encoding keep a core; restored afterwards."""
+    if device.type != "cpu":
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads if threads > 0 else max(1, (os.cpu_count() or 2) - 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+class PreviewSession:
+    """A live preview of one capture.
+
+    Args:
+        capture: an unopened capture (:func:`~nightvid.preview.capture.open_capture`).
+        profile: profile name or .toml path (``preview`` is tuned for latency).
+        overrides: dotted-key config overrides (``--set``), applied under every level.
+        options: views, recording and limits.
+    Raises:
+        ConfigError: bad profile or overrides (raised here, before anything opens).
+    """
+
+    def __init__(self, capture: Capture, profile: str = "preview",
+                 overrides: dict[str, Any] | None = None,
+                 options: PreviewOptions | None = None) -> None:
+        self.options = options or PreviewOptions()
+        self.profile, self.overrides = profile, dict(overrides or {})
+        self.toggles: dict[str, bool] = {}
+        self.base = load_config(profile, self.overrides)
+        p = self.base.preview
+        self.view: View = p.view
+        self.show_hud = True
+        self.steps = ladder(self.base)
+        self.controller = AdaptiveController(p.target_ms, len(self.steps), p.settle_frames,
+                                             p.adapt)
+        self.reader = LatestFrameReader(capture, reconnect_max_s=p.reconnect_max_s)
+        self.stats = LiveStats()
+        self.hub = FrameHub(p.jpeg_quality)
+        self.files = PreviewFiles(self.options.record, self.options.snapshot_dir,
+                                  p.record_preset)
+        self.window = PreviewWindow(self._queue) if self.options.window else None
+        self.server: PreviewServer | None = None
+        self._commands: queue.SimpleQueue[tuple[str, str, threading.Event | None]] = (
+            queue.SimpleQueue())
+        self._lock = threading.Lock()
+        self._status: dict[str, Any] = {"frames": 0, "hud": ["starting..."]}
+        self._quit = False
+        self._source: tuple[tuple[int, ...], Any] | None = None  # (data shape, meta)
+        self._last: tuple[Any, Any, int] | None = None  # (composite, enhanced, index)
+        self.last_snapshot: list[str] = []
+        self._engine: Engine | None = None
+        self._state: StreamState | None = None
+        self._t_start = time.monotonic()
+
+    # -- commands ---------------------------------------------------------------------------
+    def command(self, name: str, arg: str = "", wait_s: float = 2.0) -> dict[str, Any]:
+        """Run a command from any thread; returns the status once the loop has applied it.
+
+        Commands: ``quit``; ``view`` split|side|enhanced|original|next; ``profile``
+        NAME|next; ``toggle`` denoise|temporal|sky|refine; ``adapt`` (adaptive quality on or
+        off); ``snapshot``; ``record`` (start or stop); ``hud`` (show or hide).
+
+        Raises:
+            ConfigError: unknown command or argument (the message lists the valid ones).
+        """
+        self._validate(name, arg)
+        done = threading.Event()
+        self._commands.put((name, arg, done))
+        done.wait(wait_s)
+        return self.status()
+
+    def _queue(self, name: str, arg: str) -> None:
+        """Queue a command without waiting (the window's keys: the loop's own thread)."""
+        self._commands.put((name, arg, None))
+
+    def _validate(self, name: str, arg: str) -> None:
+        valid: tuple[str, ...] | list[str] | None = None
+        if name == "view":
+            valid = (*VIEWS, "next")
+        elif name == "profile":
+            valid = [*profile_names(), "next"]
+        elif name == "toggle":
+            valid = tuple(describe(self.base))
+        elif name not in COMMANDS:
+            raise ConfigError(f"command: expected one of {', '.join(COMMANDS)}, got {name!r}")
+        if valid is not None and arg not in valid:
+            raise ConfigError(f"{name}: expected one of {', '.join(valid)}, got {arg!r}")
+
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                name, arg, done = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._validate(name, arg)
+                self._apply(name, arg)
+            except ConfigError as exc:  # a key for a stage this profile lacks, say
+                log.warning("%s", exc)
+            finally:
+                with self._lock:  # the new state shows at once, not only with the next frame
+                    self._status.update(control_state(self))
+                if done is not None:
+                    done.set()
+
+    def _apply(self, name: str, arg: str) -> None:
+        if name == "quit":
+            self._quit = True
+        elif name == "view":
+            self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)] if arg == "next" else (
+                arg)  # type: ignore[assignment]
+        elif name == "hud":
+            self.show_hud = not self.show_hud
+        elif name == "snapshot":
+            self._snapshot()
+        elif name == "record":
+            self.files.toggle()
+        elif name == "adapt":
+            self.controller.enabled = not self.controller.enabled
+            if not self.controller.enabled:
+                self.controller.level = 0
+            self._apply_level()
+        elif name == "profile":
+            names = profile_names()
+            self.profile = (names[(names.index(self.profile) + 1) % len(names)]
+                            if arg == "next" and self.profile in names else
+                            names[0] if arg == "next" else arg)
+            self.toggles.clear()
+            self._rebuild()
+        elif name == "toggle":
+            self.toggles[arg] = not describe(self.base)[arg]
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        """New profile or stages: reload the base config and restart the ladder."""
+        toggled = {f"{k}.enabled": v for k, v in self.toggles.items()}
+        self.base = load_config(self.profile, {**self.overrides, **toggled})
+        self.steps = ladder(self.base)
+        self.controller.reset(len(self.steps))
+        self._apply_level()
+
+    def _level_config(self) -> Config:
+        toggled = {f"{k}.enabled": v for k, v in self.toggles.items()}
+        step = self.steps[self.controller.level]
+        size = {} if self._source is None else size_overrides(step, self._display_wh())
+        return load_config(self.profile, {**self.overrides, **toggled, **size})
+
+    def _apply_level(self) -> None:
+        """Give the engine a pipeline for the current level (between frames only)."""
+        if self._engine is None:
+            return
+        old = self._engine.pipeline
+        cfg = self._level_config()
+        if cfg.output != old.config.output and self._state is not None:
+            self._state.sky.reset()  # the sky mask's thumbnail size may change with the size
+        self._engine.pipeline = Pipeline(cfg, device=str(old.device),
+                                         compile=old.kernels.enabled)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> PreviewSummary:
+        """Preview until quit, a limit, the end of a file or Ctrl-C; the summary.
+
+        Raises:
+            SourceError: the capture cannot be opened, or failed for good (reconnection gave
+                up, camera unplugged); the message names the source and what was recorded.
+            ConfigError: a view cannot open (no display, port in use).
+        """
+        self.reader.start()
+        interrupted, error = False, None
+        try:
+            with _sigterm_as_interrupt():
+                self._open_views()
+                self._loop()
+        except KeyboardInterrupt:
+            interrupted = True
+        except SourceError as exc:
+            error = exc
+        finally:
+            self.reader.stop()
+            notes = self.files.close_all()
+            self._close_views()
+        summary = PreviewSummary.from_stats(
+            self.stats, skip=_WARMUP_FRAMES, captured=self.reader.captured,
+            dropped=self.reader.dropped, reconnects=self.reader.reconnects,
+            wall_s=time.monotonic() - self._t_start, quality=self.steps[
+                self.controller.level].label, recordings=self.files.done,
+            interrupted=interrupted)
+        if error is not None:
+            raise SourceError("; ".join([str(error), *notes])) from None
+        return summary
+
+    def _open_views(self) -> None:
+        if self.window is not None:
+            self.window.open()
+        if self.options.serve is not None:
+            self.server = PreviewServer(self.options.serve, self.hub, self.status,
+                                        self.command).start()
+            self.options.announce(f"browser view at {self.server.url}")
+
+    def _close_views(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self.window is not None:
+            self.window.close()
+
+    def _loop(self) -> None:
+        cfg = self._level_config()
+        # One frame in flight whatever the profile says: a live frame is fetched only when the
+        # device is free, so it is the newest one.
+        self._engine = Engine(dataclasses.replace(cfg, engine=EngineConfig(1, 1)))
+        self._state = StreamState(cfg.stream)
+        source = LiveSource(self.reader, self._should_stop, self._idle)
+        with _cpu_threads(self._engine.pipeline.device, cfg.preview.cpu_threads):
+            for out in self._engine.frames(source, self._state):
+                self._on_frame(out, source)
+                self._apply_commands()
+                if self._should_stop():
+                    break
+
+    def _should_stop(self) -> bool:
+        o = self.options
+        return (self._quit or (o.max_frames is not None and self.stats.shown >= o.max_frames)
+                or (o.duration_s is not None
+                    and time.monotonic() - self._t_start >= o.duration_s))
+
+    def _idle(self) -> None:
+        """While waiting for a frame: keep the window responsive and apply commands."""
+        if self.window is not None:
+            self.window.poll()
+        self._apply_commands()
+
+    def _display_wh(self) -> tuple[int, int]:
+        assert self._source is not None
+        return display_size(self.base, *self._source)
+
+    def _on_frame(self, out: RenderedFrame, source: LiveSource) -> None:
+        frame = out.frame
+        t_capture = source.capture_time(frame)
+        enhanced = to_uint(out.display, 8)
+        slow_ms = self.base.preview.slow_ms
+        if slow_ms > 0:  # an artificially slow device (tests, measurements)
+            time.sleep(slow_ms / 1e3)
+        self._source = (frame.data.shape, frame.meta)
+        size = self._display_wh()
+        enhanced = fit(enhanced, size)
+        composite = compose(original_display(frame.data, frame.meta, size), enhanced, self.view)
+        t_ready = time.monotonic()
+        self.stats.add(t_ready, (t_ready - t_capture) * 1e3, (t_ready - source.last_taken) * 1e3)
+        self._last = (composite, enhanced, frame.index)
+        self.files.write(enhanced, t_capture, size, self.reader.capture.fps)
+        hud = hud_lines(self, out.info)
+        with self._lock:
+            self._status = status_dict(self, out.info, composite.shape, hud)
+        self.hub.publish(composite)
+        if self.window is not None:
+            self.window.show(with_hud(composite, hud) if self.show_hud else composite)
+        # The controller judges the whole cycle: render, compose, show (what delays the next).
+        if self.controller.update((time.monotonic() - source.last_taken) * 1e3) is not None:
+            self._apply_level()
+
+    def status(self) -> dict[str, Any]:
+        """The newest HUD figures and control state (thread-safe; the browser's /status)."""
+        with self._lock:
+            return dict(self._status)
+
+    def _snapshot(self) -> None:
+        if self._last is None:
+            return
+        composite, enhanced, index = self._last
+        try:
+            paths = self.files.snapshot(composite, enhanced, index)
+        except SinkError as exc:
+            log.warning("snapshot not saved: %s", exc)
+            return
+        self.last_snapshot = [str(p) for p in paths]
+        with self._lock:
+            self._status["snapshot"] = self.last_snapshot
