@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", choices=["on", "off"], default="off",
                    help="torch.compile the hot paths (default off: a photo is one frame)")
 
+    from .preview.cli import add_parser as add_preview_parser
+
+    add_preview_parser(sub)
     from .train.cli import add_parser as add_train_parser
 
     add_train_parser(sub)
@@ -192,6 +195,10 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    return int(args.func(args))
+
+
 def _train(args: argparse.Namespace) -> int:
     return int(args.func(args))
 
@@ -201,7 +208,7 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"enhance": _enhance, "info": _info, "list": _list, "bench": _bench,
-             "train": _train, "batch": _batch}
+             "train": _train, "batch": _batch, "preview": _preview}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
