@@ -28,7 +28,9 @@ from .isp.white_balance import (
     grayness_index,
     packed_to_cam_rgb,
 )
+from .nets import illumination as illumination_net
 from .nets import infer
+from .nets import wb as wb_net
 from .nets.store import NetStore
 from .runtime import output_size, pick_device, upload
 from .state import StreamState
@@ -204,8 +206,9 @@ class Pipeline:
         """Render a dark sRGB frame (the RGB path: phone or webcam footage that is no longer raw).
 
         The frame is linearised and laid out as packed planes (R, G, G, B) with identity colour,
-        then runs the same stages as raw frames from the temporal filter on: amplification
-        (illumination), noise-aware denoise, cached white balance and tone, sky, colour fixes.
+        then runs the same stages as raw frames from the temporal filter on: noise-aware denoise,
+        the local illumination gain (``illumination.method = "sci"``), amplification, cached
+        white balance and tone, sky, colour fixes.
 
         Args:
             image: (H, W, 3) uint8 or uint16 sRGB.
@@ -226,15 +229,21 @@ class Pipeline:
             packed = torch.cat([lin[:, :1], lin[:, 1:2], lin[:, 1:2], lin[:, 2:]], dim=1)
         with self.stage(info, "levels"):
             noise = denoise.estimate_noise_rgb(packed)
-        return self._process(packed, noise, RGB_META, state, out_hw, True, info)
+        return self._process(packed, noise, RGB_META, state, out_hw, True, info,
+                             local_gain=True)
 
     def _process(self, packed: Tensor, noise: tuple[float, float], meta: RawMeta,
                  state: StreamState | None, out_hw: tuple[int, int], small: bool,
-                 info: RenderInfo) -> tuple[Tensor, RenderInfo]:
-        """Everything after the levels: shared by raw and RGB frames."""
+                 info: RenderInfo, local_gain: bool = False) -> tuple[Tensor, RenderInfo]:
+        """Everything after the levels: shared by raw and RGB frames (``local_gain``: the RGB
+        path's illumination stage)."""
         cfg = self.config
         st = state if state is not None else StreamState(cfg.stream)
         packed = self.clean(packed, noise, state, info)
+        if local_gain:
+            with self.stage(info, "illumination"):
+                # After temporal filter and denoise (see _illumination), before the estimates.
+                packed = self._illumination(packed)
         with self.stage(info, "lens_shading"):
             packed = self._lens_shading(packed, meta)
         with self.stage(info, "estimates"):
@@ -275,6 +284,8 @@ class Pipeline:
                 white_point=t.white_point, gamma=t.gamma, contrast=t.contrast,
                 green_desat=c.green_desat, purple_desat=c.purple_desat, vibrance=c.vibrance,
                 saturation=c.saturation)
+        with self.stage(info, "refine"):
+            display = self._refine(display)
         with self.stage(info, "orientation"):
             if cfg.output.orientation:
                 display = apply_orientation(display, meta.orientation)
@@ -317,6 +328,19 @@ class Pipeline:
                                   align=net.multiple)
         return out.float()
 
+    def _refine(self, display: Tensor) -> Tensor:
+        """The RGB refinement network's correction, scaled by ``refine.strength``."""
+        r, rt = self.config.refine, self.config.runtime
+        if not r.enabled or r.strength <= 0:
+            return display
+        net = self.nets.get("refiner", r.model, "the pipeline without refinement")
+        if net is None:
+            return display
+        with infer.autocast(self.device):
+            out = infer.run_tiled(self.kernels(net), [display], rt.tile, rt.tile_overlap,
+                                  align=net.multiple).float()
+        return (display + r.strength * (out - display)).clamp(0.0, 1.0)
+
     def _lens_shading(self, packed: Tensor, meta: RawMeta) -> Tensor:
         cfg = self.config.lens_shading
         if not cfg.enabled:
@@ -351,11 +375,40 @@ class Pipeline:
                                "estimate")
         if wb.mode == "as-shot" and neutral is not None:
             return gains_from_neutral(torch.tensor(neutral, device=packed.device)[None].float())
-        auto = gains_from_neutral(grayness_index(packed_to_cam_rgb(packed), wb.gi_percent))
+        auto = gains_from_neutral(self._auto_neutral(packed_to_cam_rgb(packed)))
         if neutral is None or wb.mode == "auto":
             return auto
         shot = gains_from_neutral(torch.tensor(neutral, device=packed.device)[None].float())
         return fuse_gains(shot, auto, wb.auto_weight, wb.max_deviation)
+
+    def _auto_neutral(self, cam: Tensor) -> Tensor:
+        """The automatic illuminant (B, 3), G = 1: the grayness index; with
+        ``white_balance.estimator = "net"``, the WB net fused with it by the net's confidence."""
+        wb = self.config.white_balance
+        gi = grayness_index(cam, wb.gi_percent)
+        if wb.estimator != "net":
+            return gi
+        net = self.nets.get("wb_estimator", wb.model, "the grayness-index white balance")
+        return gi if net is None else wb_net.auto_neutral(net, cam, gi)
+
+    def _illumination(self, packed: Tensor) -> Tensor:
+        """RGB path, ``illumination.method = "sci"``: times the SCI net's per-pixel gain,
+        relative to its median so the amplification stage still sets the exposure.
+
+        Applied after the temporal filter and the denoiser, not before: they then see the frame
+        as captured, where the RGB path's single (signal-independent) noise level holds and the
+        temporal filter compares frames without a per-frame gain map; and the map is estimated
+        on the averaged, denoised frame, so it does not flicker with the noise. Noise left in
+        the shadows is lifted with them, as the global gain lifts it everywhere.
+        """
+        c = self.config.illumination
+        if c.method != "sci" or c.strength <= 0:
+            return packed
+        net = self.nets.get("illumination", c.model, "the global gain only")
+        if net is None:
+            return packed
+        gain = illumination_net.illumination_gain(net, packed_to_cam_rgb(packed), c.strength)
+        return packed * gain  # (B,1,h,w) broadcast over R, Gr, Gb, B
 
     def _amplification(self, packed: Tensor) -> Tensor:
         e = self.config.exposure

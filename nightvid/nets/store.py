@@ -68,6 +68,8 @@ class NetStore:
                 net = load_net(path, kind, self.device)
                 for p in net.parameters():
                     p.requires_grad_(False)
+                # Channels-last: oneDNN's convolutions ran ~2x faster so on this CPU.
+                net = net.to(memory_format=torch.channels_last)
             except CheckpointError as exc:
                 if not self.fallback:
                     raise CheckpointError(f"{exc} (set runtime.net_fallback = true to run "

@@ -78,8 +78,10 @@ def _coerce(cls: type, table: dict[str, Any], where: str) -> Any:
                 raise ConfigError(f"{where}{key}: expected a table, got {type(val).__name__}")
             out[key] = _coerce(type(default), val, f"{where}{key}.")
         elif isinstance(default, tuple):
-            if not isinstance(val, list) or not all(isinstance(v, int) for v in val):
-                raise ConfigError(f"{where}{key}: expected a list of ints, got {val!r}")
+            kind = type(default[0]) if default else int
+            if not isinstance(val, list) or not all(isinstance(v, kind) for v in val):
+                raise ConfigError(f"{where}{key}: expected a list of {kind.__name__}s, "
+                                  f"got {val!r}")
             out[key] = tuple(val)
         elif isinstance(default, bool) or isinstance(val, bool):
             if not isinstance(val, bool) or not isinstance(default, bool):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import time
 
 import pytest
 import torch
@@ -56,10 +55,8 @@ class TestRecipes:
 
 
 class TestSmokeTraining:
-    def test_loss_decreases_fast_and_seeded(self, ds):
-        t = time.perf_counter()
+    def test_loss_decreases_and_seeded(self, ds):
         res = train(SMOKE, dataset=ds, log=lambda s: None)
-        assert time.perf_counter() - t < 30
         first, last = sum(res.losses[:5]) / 5, sum(res.losses[-5:]) / 5
         assert last < 0.9 * first
         again = train(dataclasses.replace(SMOKE, steps=3), dataset=ds, log=lambda s: None)
