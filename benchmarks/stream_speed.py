@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from nightvid.api import resolve_overrides
-from nightvid.config import load_config
+from nightvid.config import load_config, parse_set
 from nightvid.pipeline import Pipeline
 from nightvid.runtime import to_uint
 from nightvid.state import StreamState
@@ -117,7 +117,9 @@ def end_to_end(profile: str, device: str, compile: bool, frames: list[np.ndarray
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--profiles", nargs="+", default=["fast", "default"])
+    ap.add_argument("--profiles", nargs="+", default=["fast", "default"],
+                    help="profiles, each NAME or NAME@key=value,key=value (config overrides), "
+                         "e.g. default@denoise.method=net,refine.enabled=true")
     ap.add_argument("--compile", nargs="+", default=["on", "off"], choices=["on", "off"])
     ap.add_argument("--frames", type=int, default=12, help="distinct frames in the clip")
     ap.add_argument("--warmup", type=int, default=4)
@@ -139,11 +141,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{torch.get_num_threads()} CPU threads, device {gpu or args.device}")
     print(f"# command: python3 {' '.join(sys.argv)}")
     results: list[dict[str, Any]] = []
-    for profile in args.profiles:
-        cfg = load_config(profile, resolve_overrides(size=args.out_size, device=args.device))
+    for variant in args.profiles:
+        # "NAME" or "NAME@key=value,key=value": a profile with config overrides.
+        profile, _, sets = variant.partition("@")
+        extra = parse_set(sets.split(",")) if sets else {}
+        cfg = load_config(profile, {**resolve_overrides(size=args.out_size, device=args.device),
+                                    **extra})
         for comp in args.compile:
             compile = comp == "on"
-            row: dict[str, Any] = {"profile": profile, "compile": compile}
+            row: dict[str, Any] = {"profile": variant, "compile": compile}
             pipe = Pipeline(cfg, device=args.device, compile=compile)
             host = time_stream(pipe, frames, meta, args.warmup, args.cycles)
             row["host_ms"] = statistics.median(host)
@@ -167,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_row(r: dict[str, Any]) -> None:
     dev = f", device-resident {r['device_ms']:.2f} ms" if "device_ms" in r else ""
-    print(f"\nprofile {r['profile']:<8} compile {'on ' if r['compile'] else 'off'}: "
+    print(f"\nprofile {r['profile']} compile {'on ' if r['compile'] else 'off'}: "
           f"{r['host_ms']:.2f} ms/frame from host memory ({1e3 / r['host_ms']:.1f} fps){dev}")
     stages = r["stages_ms"]
     print("  stages (synchronised): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .train.cli import add_parser as add_train_parser
 
     add_train_parser(sub)
+    from .train.eval_cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
     from .batch.cli import add_parser as add_batch_parser
 
     add_batch_parser(sub, _add_render_options)
@@ -208,7 +211,7 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"enhance": _enhance, "info": _info, "list": _list, "bench": _bench,
-             "train": _train, "batch": _batch, "preview": _preview}
+             "train": _train, "eval": _train, "batch": _batch, "preview": _preview}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -29,7 +29,7 @@ from ..nets.io import load_denoiser, save_denoiser
 from .data import SynthDataset, collate
 from .recipe import DenoiserRecipe, load_recipe, recipe_path
 
-__all__ = ["TrainResult", "amplified_l1", "main", "train"]
+__all__ = ["TrainResult", "amplified_l1", "main", "print_now", "train"]
 
 
 @dataclasses.dataclass
@@ -40,6 +40,11 @@ class TrainResult:
     losses: list[float]
     ms_per_step: float
     device: str
+
+
+def print_now(line: str) -> None:
+    """Print and flush: training logs are often redirected to a file and read while it runs."""
+    print(line, flush=True)
 
 
 def amplified_l1(out: Tensor, target: Tensor, ratio: Tensor) -> Tensor:
@@ -69,7 +74,7 @@ def _loader(ds: SynthDataset, recipe: DenoiserRecipe, start: int) -> Any:
 
 
 def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset | None = None,
-          log: Callable[[str], None] = print) -> TrainResult:
+          log: Callable[[str], None] = print_now) -> TrainResult:
     """Train a :class:`RawDenoiser` by ``recipe``.
 
     Args:

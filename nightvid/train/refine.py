@@ -29,6 +29,7 @@ from ..nets.io import save_net
 from ..nets.refine import RefineNet, RefineSpec
 from ..nets.store import model_path
 from .data import SynthConfig, SynthDataset
+from .denoiser import print_now
 from .pairs import pair_pipelines, pipeline_scores, render_pair, sample_meta
 from .recipe import load_recipe, recipe_path
 
@@ -65,7 +66,7 @@ def _overrides(denoiser: str) -> dict[str, Any]:
 
 
 def render_pool(recipe: RefineRecipe, split: str, n: int, seed: int,
-                log: Callable[[str], None] = print) -> tuple[Tensor, Tensor]:
+                log: Callable[[str], None] = print_now) -> tuple[Tensor, Tensor]:
     """``n`` pairs of ``split``: (inputs, references), each (n, 3, h, w) float16."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -107,7 +108,7 @@ def _batch(x: Tensor, y: Tensor, rng: np.random.Generator, size: int,
 
 
 def train_refiner(recipe: RefineRecipe, device: str = "cpu",
-                  log: Callable[[str], None] = print) -> tuple[RefineNet, dict[str, Any]]:
+                  log: Callable[[str], None] = print_now) -> tuple[RefineNet, dict[str, Any]]:
     """Render the pool, train, return (net in eval mode, training record)."""
     torch.manual_seed(recipe.seed)
     t0 = time.perf_counter()
@@ -188,8 +189,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``nightvid train refine``: train, save the checkpoint, evaluate, write its card."""
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
     path = Path(args.config) if args.config else recipe_path("refine")
-    recipe = load_recipe(path, RefineRecipe, steps=args.steps, pool=args.pool)
+    recipe = load_recipe(path, RefineRecipe, steps=args.steps, batch=args.batch,
+                         pool=getattr(args, "pool", None))
     net, record = train_refiner(recipe, args.device)
     out = Path(args.out) if args.out else model_path(recipe.name)
     save_net(net, out, recipe=recipe.to_dict(), recipe_file=str(path), training=record)
