@@ -1,8 +1,8 @@
 """Adaptive quality: give up work, not latency, when the device cannot keep up.
 
 The reader already bounds latency by dropping stale frames, but each frame still takes as
-long as its render: on a slow device latency is the render time. So when the smoothed render
-time goes over ``preview.target_ms``, the controller steps down a ladder of cheaper settings,
+long as its render: on a slow device latency is the render time. So when the typical (median)
+frame time goes over ``preview.target_ms``, the controller steps down a ladder of cheaper settings,
 the cheapest loss first (the refinement network, then the sky stage, then the work size in
 steps down to ``preview.min_scale``), and climbs back when there is room again. A level that
 proved too slow is not retried for ``retry_s``, so the preview does not oscillate between two
@@ -11,7 +11,7 @@ levels. The HUD shows the current level and why.
 
 from __future__ import annotations
 
-import dataclasses
+import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +20,6 @@ from ..config import Config
 
 SIZE_STEPS = (0.75, 0.5, 0.35, 0.25)  # work size, as a fraction of the profile's
 HEADROOM = 0.6  # step up only when the render time is below this share of the budget
-EMA_ALPHA = 0.3  # smoothing of the render time (frames: about 3)
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,16 @@ def ladder(config: Config) -> list[Step]:
 
 
 class AdaptiveController:
-    """Chooses the ladder level from measured render times.
+    """Chooses the ladder level from measured per-frame times.
+
+    The decision looks at the median of the last ``settle_frames`` times: one frame delayed
+    by another process (a busy machine) does not cost quality, a device that stays slow does.
 
     Args:
-        target_ms: render-time budget per frame.
+        target_ms: time budget per frame.
         levels: number of ladder levels.
-        settle_frames: frames to wait after a change before judging again (the first frames
-            at a new size include the temporal filter restarting).
+        settle_frames: frames judged together, and frames to wait after a change (the first
+            frames at a new size include the temporal filter restarting).
         enabled: False keeps level 0 whatever happens.
         retry_s: a level left for being too slow is not re-entered for this long.
     """
@@ -76,41 +78,44 @@ class AdaptiveController:
         self.target_ms, self.levels = target_ms, levels
         self.settle_frames, self.enabled, self.retry_s = max(1, settle_frames), enabled, retry_s
         self.level = 0
-        self.ema_ms: float | None = None
-        self._since = 0
+        self._times: list[float] = []
         self._too_slow: dict[int, float] = {}  # level -> when it was left for being too slow
+
+    @property
+    def recent_ms(self) -> float | None:
+        """Median time of the frames judged so far at this level (None: none yet)."""
+        return float(statistics.median(self._times)) if self._times else None
 
     def reset(self, levels: int) -> None:
         """A new ladder (profile or stage toggled): start again from the best level."""
-        self.levels, self.level, self.ema_ms, self._since = levels, 0, None, 0
+        self.levels, self.level, self._times = levels, 0, []
         self._too_slow.clear()
 
-    def update(self, work_ms: float, now: float | None = None) -> int | None:
-        """Record one frame's render time; the new level when it changes, else None."""
+    def update(self, frame_ms: float, now: float | None = None) -> int | None:
+        """Record one frame's time; the new level when it changes, else None."""
         now = time.monotonic() if now is None else now
-        self.ema_ms = work_ms if self.ema_ms is None else (
-            self.ema_ms + EMA_ALPHA * (work_ms - self.ema_ms))
-        self._since += 1
-        if not self.enabled or self._since < self.settle_frames:
+        self._times = [*self._times, frame_ms][-self.settle_frames:]
+        if not self.enabled or len(self._times) < self.settle_frames:
             return None
-        if self.ema_ms > self.target_ms and self.level < self.levels - 1:
+        recent = statistics.median(self._times)
+        if recent > self.target_ms and self.level < self.levels - 1:
             self._too_slow[self.level] = now
             return self._go(self.level + 1)
         up = self.level - 1
-        if (up >= 0 and self.ema_ms < HEADROOM * self.target_ms
+        if (up >= 0 and recent < HEADROOM * self.target_ms
                 and now - self._too_slow.get(up, -1e9) > self.retry_s):
             return self._go(up)
         return None
 
     def _go(self, level: int) -> int:
-        self.level, self.ema_ms, self._since = level, None, 0
+        self.level, self._times = level, []
         return level
 
     @property
     def over_budget(self) -> bool:
         """At the lowest level and still too slow: frames are being dropped to hold latency."""
-        return (self.level == self.levels - 1 and self.ema_ms is not None
-                and self.ema_ms > self.target_ms)
+        recent = self.recent_ms
+        return self.level == self.levels - 1 and recent is not None and recent > self.target_ms
 
 
 def size_overrides(step: Step, display_wh: tuple[int, int]) -> dict[str, Any]:
@@ -131,8 +136,3 @@ def describe(config: Config) -> dict[str, bool]:
     if refine is not None:
         out["refine"] = bool(getattr(refine, "enabled", False))
     return out
-
-
-def has_field(config: Config, section: str) -> bool:
-    """True when ``config`` has the section (the refinement network's is added by issue 5)."""
-    return section in {f.name for f in dataclasses.fields(config)}

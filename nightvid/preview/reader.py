@@ -52,11 +52,16 @@ class LatestFrameReader:
             unreachable device raises at once).
         reconnect_max_s: live captures: give up after this long without a frame.
         backoff_s: (first, longest) pause between reconnection attempts; doubles each time.
+        transform: applied to each image's data in the reader thread before it is published
+            (the preview shrinks big sRGB frames there, off the render thread).
     """
 
     def __init__(self, capture: Capture, *, reconnect_max_s: float = 30.0,
-                 backoff_s: tuple[float, float] = (0.5, 8.0)) -> None:
+                 backoff_s: tuple[float, float] = (0.5, 8.0),
+                 transform: Callable[[np.ndarray, RawMeta | None], np.ndarray] | None = None,
+                 ) -> None:
         self.capture = capture
+        self.transform = transform
         self.reconnect_max_s = reconnect_max_s
         self.backoff_s = backoff_s
         self.captured = 0  # frames read
@@ -138,7 +143,9 @@ class LatestFrameReader:
                 self._cond.notify_all()
 
     def _publish(self, data: np.ndarray, meta: RawMeta | None) -> None:
-        now = time.monotonic()
+        now = time.monotonic()  # the capture time: before any transform
+        if self.transform is not None:
+            data = self.transform(data, meta)
         item = Captured(data, meta, self.captured, now)
         with self._cond:
             if self._slot is not None:

@@ -35,7 +35,7 @@ def _adaptive_note(session: Any) -> str:
         return "adaptive off"
     label = session.steps[c.level].label
     if c.over_budget:
-        return (f"{label}; render {c.ema_ms:.0f} ms > {c.target_ms:.0f} ms budget: "
+        return (f"{label}; {c.recent_ms:.0f} ms a frame > {c.target_ms:.0f} ms budget: "
                 "dropping frames")
     if c.level == 0:
         return label
