@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tqdm import tqdm
-
-from ..errors import ConfigError, NightvidError
+from ..errors import ConfigError
 from .manifest import Manifest
+from .progress import ProgressBar
 from .records import (
     Event,
     Fault,
@@ -178,7 +177,7 @@ class _Dispatch:
         self.seen: dict[str, int] = {}  # frames reported by each running attempt
         self.where: dict[str, tuple[str, int, float]] = {}  # host, pid, start of each attempt
         self.pending: deque[_Todo] = deque()
-        self.bar = _Bar(rows, opts.progress)
+        self.bar = ProgressBar(opts.progress)
 
     def run(self, todo: list[_Todo]) -> bool:
         """Run every job to a final state; True when interrupted (Ctrl-C, SIGTERM)."""
@@ -196,8 +195,8 @@ class _Dispatch:
             for event in self.runner.abort():
                 self._on_event(event, aborted=True)
             for t in self.pending:
-                self.rows[t.job.key].status, self.rows[t.job.key].error = "interrupted", \
-                    "not started (interrupted)"
+                row = self.rows[t.job.key]
+                row.status, row.error = "interrupted", "not started: the batch was stopped"
             return True
         finally:
             self.bar.close()
@@ -227,7 +226,8 @@ class _Dispatch:
         del self.active[key]
         seen = self.seen.pop(key)
         if aborted:
-            result = dataclasses.replace(result, status="interrupted", error="interrupted")
+            result = dataclasses.replace(result, status="interrupted",
+                                         error="stopped with the batch (Ctrl-C or SIGTERM)")
         host, pid, t0 = self.where.pop(key, ("", 0, time.perf_counter()))
         if not result.host:  # the process died with its knowledge (a Ray worker crash)
             result = dataclasses.replace(result, host=host, pid=pid,
@@ -251,59 +251,6 @@ class _Dispatch:
 
     def _fp(self, t: _Todo) -> str:
         return self.settings.fingerprint(t.job.kind)
-
-
-class _Bar:
-    """One progress bar for the whole batch: frames (rate, ETA) with jobs in its label."""
-
-    def __init__(self, rows: dict[str, JobRow], enabled: bool) -> None:
-        self.enabled = enabled
-        self.jobs, self.done, self.failed = 0, 0, 0
-        self.expected: dict[str, int] = {}
-        self.bar: Any = None
-
-    def start(self, jobs: list[Job], fps: str | None) -> None:
-        self.jobs = len(jobs)
-        self.expected = {j.key: estimate_frames(j, fps) if self.enabled else 1 for j in jobs}
-        self.bar = tqdm(total=sum(self.expected.values()), unit="frame", dynamic_ncols=True,
-                        disable=not self.enabled, desc=self._label())
-
-    def _label(self) -> str:
-        return f"{self.done}/{self.jobs} jobs" + (f", {self.failed} failed" if self.failed
-                                                  else "")
-
-    def frames(self, n: int) -> None:
-        if n:
-            self.bar.update(n)
-
-    def retry(self, lost: int) -> None:
-        self.bar.total += lost  # those frames are rendered again
-        self.bar.refresh()
-
-    def settled(self, job: Job, result: JobResult) -> None:
-        self.bar.total += result.frames - self.expected.get(job.key, 0)
-        if result.status == "done":
-            self.done += 1
-        else:
-            self.failed += 1
-        self.bar.set_description_str(self._label())
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def estimate_frames(job: Job, fps: str | None) -> int:
-    """Frames ``job`` will render, for the progress bar's ETA (1 when it cannot tell)."""
-    if job.kind == "photo":
-        return 1
-    from ..sources import open_source
-
-    try:
-        with open_source(job.input, fps=fps) as src:
-            return max(1, len(src))
-    except (NightvidError, OSError, TypeError, ValueError):  # the job will say what is wrong
-        return 1
 
 
 class _sigterm_as_interrupt:

@@ -126,3 +126,16 @@ def test_killed_worker_is_retried(monkeypatch, tmp_path: Path) -> None:
     assert [(r["job"], r["signal"], r["attempt"]) for r in crashed] == [
         ("night_clip.mp4", "SIGKILL", 1)]
     assert crashed[0]["frames"] >= 1
+
+
+def test_progress_bar_and_table(batch_inputs: Path, tmp_path: Path, capsys) -> None:
+    """Without -q: one bar (jobs in its label, frames and a rate) and the closing table."""
+    inputs = [batch_inputs / "extra", batch_inputs / "bad"]
+    assert main(["batch", *map(str, inputs), "-o", str(tmp_path), "--scale", "0.5"]) == 1
+    cap = capsys.readouterr()
+    assert "2/3 jobs, 1 failed" in cap.err and "frame/s" in cap.err
+    table = cap.out.splitlines()
+    assert table[0].split() == ["status", "tries", "frames", "time", "fps", "job"]
+    assert [line.split()[0] for line in table[1:4]] == ["failed", "done", "done"]
+    assert table[4].startswith("3 jobs (2 done, 1 failed) in ")
+    assert table[-1].startswith("  corrupt.jpg: failed: ") and "truncated" in table[-1]
