@@ -91,16 +91,19 @@ def _expand(arg: str, out: Path, mode: DngFolders) -> Iterator[tuple[Path, Path,
         yield from _walk(path, path.parent, out, mode, explicit=True)
 
 
-def _walk(path: Path, base: Path, out: Path, mode: DngFolders,
-          explicit: bool) -> Iterator[tuple[Path, Path, JobKind]]:
+def _walk(path: Path, base: Path, out: Path, mode: DngFolders, explicit: bool,
+          visited: frozenset[Path] = frozenset()) -> Iterator[tuple[Path, Path, JobKind]]:
     if path.is_dir():
+        real = path.resolve()
+        if real in visited:  # a symlink back up the tree: walking it would never end
+            return
         if _folder_kind(path, mode) == "sequence":
             yield path, base, "sequence"
             return
         for child in sorted(path.iterdir(), key=lambda p: natural_key(p.name)):
             if child.name.startswith(".") or child == out:
                 continue
-            yield from _walk(child, base, out, mode, explicit=False)
+            yield from _walk(child, base, out, mode, False, visited | {real})
         return
     kind = file_kind(path)
     if kind is not None:

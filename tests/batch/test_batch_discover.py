@@ -90,6 +90,13 @@ class TestArguments:
         assert names(discover([tree], tree / "out")) == {"npr.jpg": "photo",
                                                          "stack.mp4": "stack"}
 
+    def test_symlink_loop_is_walked_once(self, tmp_path: Path) -> None:
+        tree = tmp_path / "tree"
+        tree.mkdir()
+        shutil.copy(SAMPLES / "night_street.dng", tree / "a.dng")
+        (tree / "again").symlink_to(tree, target_is_directory=True)
+        assert names(discover([tree], tmp_path / "o")) == {"a.jpg": "photo"}
+
     def test_two_inputs_one_output(self, tmp_path: Path) -> None:
         for d in ("a", "b"):
             (tmp_path / d).mkdir()
