@@ -382,14 +382,14 @@ class Pipeline:
         return fuse_gains(shot, auto, wb.auto_weight, wb.max_deviation)
 
     def _auto_neutral(self, cam: Tensor) -> Tensor:
-        """The automatic illuminant (B, 3), G = 1: the grayness index; with
-        ``white_balance.estimator = "net"``, the WB net fused with it by the net's confidence."""
+        """The automatic illuminant (B, 3), G = 1: the grayness index, or the WB net's
+        estimate with ``white_balance.estimator = "net"`` (why not both: nightvid.nets.wb)."""
         wb = self.config.white_balance
-        gi = grayness_index(cam, wb.gi_percent)
-        if wb.estimator != "net":
-            return gi
-        net = self.nets.get("wb_estimator", wb.model, "the grayness-index white balance")
-        return gi if net is None else wb_net.auto_neutral(net, cam, gi)
+        if wb.estimator == "net":
+            net = self.nets.get("wb_estimator", wb.model, "the grayness-index white balance")
+            if net is not None:
+                return wb_net.estimate_neutral(net, cam)[0]
+        return grayness_index(cam, wb.gi_percent)
 
     def _illumination(self, packed: Tensor) -> Tensor:
         """RGB path, ``illumination.method = "sci"``: times the SCI net's per-pixel gain,

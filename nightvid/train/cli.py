@@ -6,18 +6,32 @@ In ``nightvid/cli.py``::
     _add_train(subparsers)        # adds "train" with its own sub-commands
 
 and dispatch ``args.func(args)`` (set here with ``set_defaults``) or call :func:`run`.
+
+Every recipe name maps to the module of :mod:`nightvid.train` whose ``run(args)`` trains it
+(:data:`TRAINERS`); they share one set of options (``--config``, ``--steps``, ``--batch``,
+``--workers``, ``--device``, ``--out``, ``--eval``, ``--threads``), defined with the denoiser's.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from typing import Any
 
-__all__ = ["add_parser", "run"]
+__all__ = ["TRAINERS", "add_parser", "run"]
+
+#: recipe name (``configs/train/<name>.toml``) -> module of nightvid.train with ``run(args)``.
+TRAINERS = {
+    "denoiser-teacher": "denoiser",
+    "denoiser": "denoiser",
+    "wb": "wb",
+    "illumination": "illumination",
+}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``train`` (``nightvid train denoiser-teacher|denoiser [options]``) to ``subparsers``.
+    """Add ``train`` (``nightvid train NAME [options]``, NAME a key of :data:`TRAINERS`) to
+    ``subparsers``.
 
     Returns the new parser; ``args.func`` is set to :func:`run`.
     """
@@ -27,12 +41,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                               description="Train a network from its seeded recipe "
                                           "(configs/train/<name>.toml).")
     add_arguments(p)
+    for action in p._actions:  # the positional name: every trainer's recipes, not only its own
+        if action.dest == "name":
+            action.choices = list(dict.fromkeys([*(action.choices or []), *TRAINERS]))
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed ``train`` command; returns the exit code."""
-    from .denoiser import run as run_denoiser
-
-    return run_denoiser(args)
+    """Run a parsed ``train`` command with the trainer of ``args.name``; returns the exit code."""
+    module = importlib.import_module(f"{__package__}.{TRAINERS.get(args.name, 'denoiser')}")
+    return int(module.run(args))
