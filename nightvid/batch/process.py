@@ -6,7 +6,8 @@ memory a job leaks goes back with it. Why a fork server: the server imports torc
 pipeline once (:mod:`.job`), so a job process starts in milliseconds instead of the ~2 s an
 import costs; and forking from that single-threaded server is safe where forking the driver
 (threads, a progress bar, Ray) is not. The same class runs jobs for the local pool and inside
-each Ray task.
+each Ray task. A job process inherits the environment the fork server started with; what
+must be current (a Ray task's GPUs) travels in :attr:`Ticket.env`.
 """
 
 from __future__ import annotations

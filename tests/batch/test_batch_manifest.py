@@ -50,3 +50,21 @@ def test_torn_line_is_skipped(tmp_path: Path) -> None:
         f.write('{"key": "' + j.key + '", "status": "do')
     h = Manifest(tmp_path).history(j, "fp")
     assert (h.status, h.failures) == ("failed", 1)
+
+
+def test_fingerprint_ignores_execution_details() -> None:
+    """Where and how a job runs (device, engine queues, compile) is not what it renders: a
+    re-run on Ray or on a GPU must find the local run's work done. Render settings count."""
+    from nightvid.batch.records import RenderSettings
+    from nightvid.config import load_config
+
+    def fp(over: dict, kind: str = "sequence", **kw) -> str:
+        cfg = load_config("default", over)
+        return RenderSettings(photo_config=cfg, stream_config=cfg, **kw).fingerprint(kind)
+
+    base = fp({})
+    assert fp({"runtime.device": "cpu", "engine.queue_depth": 2, "runtime.compile": "off"}) \
+        == base
+    assert fp({"tone.contrast": 0.3}) != base
+    assert fp({}, codec="hevc") != base and fp({}, threads=4) == base
+    assert fp({}, "photo", codec="hevc") == fp({}, "photo")  # a photo has no codec
