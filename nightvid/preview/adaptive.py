@@ -120,12 +120,12 @@ class AdaptiveController:
 
 def size_overrides(step: Step, display_wh: tuple[int, int]) -> dict[str, Any]:
     """The step's overrides plus its work size, for a profile whose display size is
-    ``display_wh`` (width only: the aspect is kept)."""
-    over = dict(step.overrides)
-    if step.scale < 1.0:
-        over.update({"output.width": max(16, round(display_wh[0] * step.scale) // 2 * 2),
-                     "output.height": 0, "output.scale": 1.0})
-    return over
+    ``display_wh``: a width (the aspect is kept), explicit even at full size, since the frames
+    the pipeline gets may already be shrunk to the display size (a profile's ``scale`` would
+    then apply twice)."""
+    width = display_wh[0] if step.scale >= 1.0 else round(display_wh[0] * step.scale) // 2 * 2
+    return {**step.overrides, "output.width": max(16, width), "output.height": 0,
+            "output.scale": 1.0}
 
 
 def describe(config: Config) -> dict[str, bool]:

@@ -42,6 +42,7 @@ class Captured:
     meta: RawMeta | None
     seq: int  # 0, 1, 2 ... over every frame read (gaps in what is taken are the drops)
     t_capture: float  # time.monotonic() when the capture returned it
+    native_shape: tuple[int, ...]  # data's shape as captured, before the reader's transform
 
 
 class LatestFrameReader:
@@ -144,9 +145,10 @@ class LatestFrameReader:
 
     def _publish(self, data: np.ndarray, meta: RawMeta | None) -> None:
         now = time.monotonic()  # the capture time: before any transform
+        native = data.shape
         if self.transform is not None:
             data = self.transform(data, meta)
-        item = Captured(data, meta, self.captured, now)
+        item = Captured(data, meta, self.captured, now, native)
         with self._cond:
             if self._slot is not None:
                 self.dropped += 1
@@ -191,27 +193,42 @@ class LiveSource(FrameSource):
         reader: a started reader.
         should_stop: polled while waiting; True ends the iteration (quit key, Ctrl-C handler).
         idle: called while waiting for a frame (keeps a window responsive on a stalled camera).
+        taken: called with each frame taken, before the engine renders it.
     """
 
     def __init__(self, reader: LatestFrameReader, should_stop: Callable[[], bool],
-                 idle: Callable[[], None] = lambda: None) -> None:
+                 idle: Callable[[], None] = lambda: None,
+                 taken: Callable[[Captured], None] = lambda item: None) -> None:
         self.reader = reader
         self.kind = reader.kind
         self.time_base = LIVE_TIME_BASE
         self.fps = None
-        self.should_stop, self.idle = should_stop, idle
+        self.should_stop, self.idle, self.taken = should_stop, idle, taken
         self.last_taken = 0.0  # monotonic time the newest frame was taken (its render began)
+        self.size_changed = False
+        self._pending: Captured | None = None
 
     def __iter__(self) -> Iterator[Frame]:
+        """Frames of one size; a frame of another size (the camera or stream changed mode, or
+        the preview now shrinks frames to another display size) ends the iteration and
+        starts the next one (:attr:`size_changed`): the engine checks that a stream keeps
+        its size."""
+        self.size_changed = False
+        shape: tuple[int, ...] | None = None
         while not self.should_stop():
-            item = self.reader.take(timeout=0.05)
+            item, self._pending = self._pending or self.reader.take(timeout=0.05), None
             if item is None:
                 if self.reader.ended:
                     return
                 self.idle()
                 continue
+            if shape is not None and item.data.shape != shape:
+                self._pending, self.size_changed = item, True
+                return
+            shape = item.data.shape
             pts = round((item.t_capture - self.reader.t0) / LIVE_TIME_BASE)
             self.last_taken = time.monotonic()
+            self.taken(item)
             yield Frame(data=item.data, pts=pts, time_base=LIVE_TIME_BASE, meta=item.meta,
                         index=item.seq)
 

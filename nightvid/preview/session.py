@@ -41,7 +41,7 @@ from .adaptive import AdaptiveController, describe, ladder, size_overrides
 from .capture import Capture
 from .compose import VIEWS, View, compose, fit, original_display, with_hud
 from .files import PreviewFiles
-from .reader import LatestFrameReader, LiveSource
+from .reader import Captured, LatestFrameReader, LiveSource
 from .server import FrameHub, PreviewServer
 from .stats import LiveStats, PreviewSummary
 from .status import control_state, display_size, hud_lines, status_dict
@@ -119,7 +119,8 @@ class PreviewSession:
         self._lock = threading.Lock()
         self._status: dict[str, Any] = {"frames": 0, "hud": ["starting..."]}
         self._quit = False
-        self._source: tuple[tuple[int, ...], Any] | None = None  # (data shape, meta)
+        # (shape as captured, meta) of the newest frame: the display size follows from it
+        self._source: tuple[tuple[int, ...], RawMeta | None] | None = None
         self._last: tuple[Any, Any, int] | None = None  # (composite, enhanced, index)
         self.last_snapshot: list[str] = []
         self._engine: Engine | None = None
@@ -288,13 +289,19 @@ class PreviewSession:
         # device is free, so it is the newest one.
         self._engine = Engine(dataclasses.replace(cfg, engine=EngineConfig(1, 1)))
         self._state = StreamState(cfg.stream)
-        source = LiveSource(self.reader, self._should_stop, self._idle)
+        source = LiveSource(self.reader, self._should_stop, self._idle, self._taken)
         with _cpu_threads(self._engine.pipeline.device, cfg.preview.cpu_threads):
-            for out in self._engine.frames(source, self._state):
-                self._on_frame(out, source)
-                self._apply_commands()
-                if self._should_stop():
-                    break
+            while True:
+                for out in self._engine.frames(source, self._state):
+                    self._on_frame(out, source)
+                    self._apply_commands()
+                    if self._should_stop():
+                        return
+                if not source.size_changed:
+                    return  # the end of a file, or stopped while waiting
+                # New frame size: the stream state goes on (the temporal filter restarts by
+                # itself), but the sky mask's thumbnail may change shape.
+                self._state.sky.reset()
 
     def _should_stop(self) -> bool:
         o = self.options
@@ -321,6 +328,16 @@ class PreviewSession:
         w, h = display_size(self.base, data.shape, None)
         return fit(data, (w, h)) if w < data.shape[1] else data
 
+    def _taken(self, item: Captured) -> None:
+        """A frame is about to render: the first one, or one of a new capture size, sets the
+        work size of every level (the display size depends on the capture's own size)."""
+        source = (item.native_shape, item.meta)
+        if self._source is None or self._source[0] != source[0]:
+            self._source = source
+            self._apply_level()
+        else:
+            self._source = source
+
     def _display_wh(self) -> tuple[int, int]:
         assert self._source is not None
         return display_size(self.base, *self._source)
@@ -332,7 +349,6 @@ class PreviewSession:
         slow_ms = self.base.preview.slow_ms
         if slow_ms > 0:  # an artificially slow device (tests, measurements)
             time.sleep(slow_ms / 1e3)
-        self._source = (frame.data.shape, frame.meta)
         size = self._display_wh()
         enhanced = fit(enhanced, size)
         composite = compose(original_display(frame.data, frame.meta, size), enhanced, self.view)

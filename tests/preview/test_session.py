@@ -26,17 +26,17 @@ def test_frames_reach_the_preview_and_the_recording_plays(dark_clip, tmp_path):
                              options=PreviewOptions(record=out))
     summary = session.run()
     assert summary.captured == CLIP_FRAMES
-    assert summary.frames >= 0.3 * CLIP_FRAMES  # frames reached the preview
+    assert summary.frames >= 10, summary.format()  # frames reached the preview (>= 4 fps)
     assert summary.frames + summary.dropped == summary.captured
     status = session.status()
     assert status["frames"] == summary.frames and status["composite_size"] == list(CLIP_SIZE)
     assert len(status["hud"]) == 2 and "fps" in status["hud"][0]
-    # The recording: every frame the preview showed (minus any the encoder fell behind on),
-    # at the display size, spanning the clip's duration at capture timestamps.
+    # The recording: the frames the preview showed (but for any the encoder fell behind on,
+    # on a busy machine), at the display size, spanning the clip at capture timestamps.
     [(path, n)] = summary.recordings
     frames, size, last_s = read_video(Path(path))
-    assert frames == n and n >= summary.frames - 4 and size == CLIP_SIZE
-    assert CLIP_S - 0.5 < last_s < CLIP_S + 0.3
+    assert frames == n and n >= 0.8 * summary.frames and size == CLIP_SIZE, summary.format()
+    assert CLIP_S - 0.6 < last_s < CLIP_S + 0.3, last_s
 
 
 def test_latency_stays_bounded_when_processing_is_slow(dark_clip):
@@ -88,6 +88,13 @@ def test_ladder_offers_only_stages_the_profile_runs():
         == 0.5
 
 
+def wait_for(session: PreviewSession, key: str, value: object, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while session.status().get(key) != value:
+        assert time.monotonic() < deadline, (key, session.status().get(key), value)
+        time.sleep(0.05)
+
+
 def test_commands_switch_view_profile_and_stages(dark_clip):
     session = PreviewSession(AvCapture(str(dark_clip), realtime=True, loop=True),
                              options=PreviewOptions(duration_s=30))
@@ -98,13 +105,17 @@ def test_commands_switch_view_profile_and_stages(dark_clip):
         while session.status()["frames"] < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert session.command("view", "side")["view"] == "side"
-        deadline = time.monotonic() + 5
-        while session.status()["composite_size"] != [2 * CLIP_SIZE[0], CLIP_SIZE[1]]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(session, "composite_size", [2 * CLIP_SIZE[0], CLIP_SIZE[1]])
         assert session.command("toggle", "sky")["stages"]["sky"] is False
         status = session.command("profile", "fast")
         assert status["profile"] == "fast" and status["stages"]["sky"] is True
+        # fast renders at half size: frames change size mid-stream, and the preview goes on.
+        wait_for(session, "composite_size", [CLIP_SIZE[0], CLIP_SIZE[1] // 2])
+        session.command("profile", "preview")
+        wait_for(session, "composite_size", [2 * CLIP_SIZE[0], CLIP_SIZE[1]])
+        frames = session.status()["frames"]
+        time.sleep(0.5)
+        assert session.status()["frames"] > frames and thread.is_alive()
         with pytest.raises(ConfigError, match="view: expected one of split, side"):
             session.command("view", "upside-down")
         with pytest.raises(ConfigError, match="command: expected one of"):
