@@ -7,7 +7,8 @@ that keeps latency bounded on a slow device. See :class:`PreviewSession`.
 
 from __future__ import annotations
 
-from .capture import AvCapture, CameraCapture, Capture, ReplayCapture, open_capture
+from .camera import CameraCapture
+from .capture import AvCapture, Capture, ReplayCapture, open_capture
 from .reader import LatestFrameReader, LiveSource
 from .session import PreviewOptions, PreviewSession
 from .stats import PreviewSummary

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,29 +26,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from ..config import Config, EngineConfig, load_config, profile_names
+from ..config import EngineConfig
 from ..engine import Engine, RenderedFrame, _sigterm_as_interrupt
 from ..errors import ConfigError, SinkError, SourceError
 from ..pipeline import Pipeline
 from ..runtime import to_uint
 from ..state import StreamState
-from ..types import RawMeta
-from .adaptive import AdaptiveController, describe, ladder, size_overrides
+from .adaptive import describe
 from .capture import Capture
 from .compose import VIEWS, View, compose, fit, original_display, with_hud
+from .controls import CommandQueue, validate
 from .files import PreviewFiles
+from .levels import RenderLevels
 from .reader import Captured, LatestFrameReader, LiveSource
 from .server import FrameHub, PreviewServer
 from .stats import LiveStats, PreviewSummary
-from .status import control_state, display_size, hud_lines, status_dict
+from .status import control_state, hud_lines, status_dict
 from .window import PreviewWindow
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("quit", "view", "profile", "toggle", "adapt", "snapshot", "record", "hud")
 _WARMUP_FRAMES = 3  # left out of the summary's latency: first renders allocate and estimate
 
 
@@ -97,30 +95,22 @@ class PreviewSession:
                  overrides: dict[str, Any] | None = None,
                  options: PreviewOptions | None = None) -> None:
         self.options = options or PreviewOptions()
-        self.profile, self.overrides = profile, dict(overrides or {})
-        self.toggles: dict[str, bool] = {}
-        self.base = load_config(profile, self.overrides)
-        p = self.base.preview
+        self.levels = RenderLevels(profile, overrides or {})
+        p = self.levels.base.preview
         self.view: View = p.view
         self.show_hud = True
-        self.steps = ladder(self.base)
-        self.controller = AdaptiveController(p.target_ms, len(self.steps), p.settle_frames,
-                                             p.adapt)
         self.reader = LatestFrameReader(capture, reconnect_max_s=p.reconnect_max_s,
-                                        transform=self._shrink)
+                                        transform=self.levels.shrink)
         self.stats = LiveStats()
         self.hub = FrameHub(p.jpeg_quality)
         self.files = PreviewFiles(self.options.record, self.options.snapshot_dir,
                                   p.record_preset)
-        self.window = PreviewWindow(self._queue) if self.options.window else None
+        self._commands = CommandQueue()
+        self.window = PreviewWindow(self._commands.put) if self.options.window else None
         self.server: PreviewServer | None = None
-        self._commands: queue.SimpleQueue[tuple[str, str, threading.Event | None]] = (
-            queue.SimpleQueue())
         self._lock = threading.Lock()
         self._status: dict[str, Any] = {"frames": 0, "hud": ["starting..."]}
         self._quit = False
-        # (shape as captured, meta) of the newest frame: the display size follows from it
-        self._source: tuple[tuple[int, ...], RawMeta | None] | None = None
         self._last: tuple[Any, Any, int] | None = None  # (composite, enhanced, index)
         self.last_snapshot: list[str] = []
         self._engine: Engine | None = None
@@ -129,56 +119,29 @@ class PreviewSession:
 
     # -- commands ---------------------------------------------------------------------------
     def command(self, name: str, arg: str = "", wait_s: float = 2.0) -> dict[str, Any]:
-        """Run a command from any thread; returns the status once the loop has applied it.
-
-        Commands: ``quit``; ``view`` split|side|enhanced|original|next; ``profile``
-        NAME|next; ``toggle`` denoise|temporal|sky|refine; ``adapt`` (adaptive quality on or
-        off); ``snapshot``; ``record`` (start or stop); ``hud`` (show or hide).
+        """Run a command from any thread; returns the status once the loop has applied it
+        (or after ``wait_s``). Commands: :mod:`nightvid.preview.controls`.
 
         Raises:
             ConfigError: unknown command or argument (the message lists the valid ones).
         """
-        self._validate(name, arg)
-        done = threading.Event()
-        self._commands.put((name, arg, done))
-        done.wait(wait_s)
+        validate(name, arg, describe(self.levels.base))
+        self._commands.put(name, arg, wait_s)
         return self.status()
 
-    def _queue(self, name: str, arg: str) -> None:
-        """Queue a command without waiting (the window's keys: the loop's own thread)."""
-        self._commands.put((name, arg, None))
-
-    def _validate(self, name: str, arg: str) -> None:
-        valid: tuple[str, ...] | list[str] | None = None
-        if name == "view":
-            valid = (*VIEWS, "next")
-        elif name == "profile":
-            valid = [*profile_names(), "next"]
-        elif name == "toggle":
-            valid = tuple(describe(self.base))
-        elif name not in COMMANDS:
-            raise ConfigError(f"command: expected one of {', '.join(COMMANDS)}, got {name!r}")
-        if valid is not None and arg not in valid:
-            raise ConfigError(f"{name}: expected one of {', '.join(valid)}, got {arg!r}")
-
     def _apply_commands(self) -> None:
-        while True:
-            try:
-                name, arg, done = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                self._validate(name, arg)
-                self._apply(name, arg)
-            except ConfigError as exc:  # a key for a stage this profile lacks, say
-                log.warning("%s", exc)
-            finally:
-                with self._lock:  # the new state shows at once, not only with the next frame
-                    self._status.update(control_state(self))
-                if done is not None:
-                    done.set()
+        self._commands.drain(self._apply)
 
     def _apply(self, name: str, arg: str) -> None:
+        try:
+            validate(name, arg, describe(self.levels.base))  # a toggle for a stage the new
+            self._apply_valid(name, arg)                     # profile lacks, say
+        except ConfigError as exc:
+            log.warning("%s", exc)
+        with self._lock:  # the new state shows at once, not only with the next frame
+            self._status.update(control_state(self))
+
+    def _apply_valid(self, name: str, arg: str) -> None:
         if name == "quit":
             self._quit = True
         elif name == "view":
@@ -190,42 +153,21 @@ class PreviewSession:
             self._snapshot()
         elif name == "record":
             self.files.toggle()
-        elif name == "adapt":
-            self.controller.enabled = not self.controller.enabled
-            if not self.controller.enabled:
-                self.controller.level = 0
+        elif name in ("adapt", "profile", "toggle"):
+            if name == "adapt":
+                self.levels.toggle_adaptive()
+            elif name == "profile":
+                self.levels.set_profile(arg)
+            else:
+                self.levels.toggle(arg)
             self._apply_level()
-        elif name == "profile":
-            names = profile_names()
-            self.profile = (names[(names.index(self.profile) + 1) % len(names)]
-                            if arg == "next" and self.profile in names else
-                            names[0] if arg == "next" else arg)
-            self.toggles.clear()
-            self._rebuild()
-        elif name == "toggle":
-            self.toggles[arg] = not describe(self.base)[arg]
-            self._rebuild()
-
-    def _rebuild(self) -> None:
-        """New profile or stages: reload the base config and restart the ladder."""
-        toggled = {f"{k}.enabled": v for k, v in self.toggles.items()}
-        self.base = load_config(self.profile, {**self.overrides, **toggled})
-        self.steps = ladder(self.base)
-        self.controller.reset(len(self.steps))
-        self._apply_level()
-
-    def _level_config(self) -> Config:
-        toggled = {f"{k}.enabled": v for k, v in self.toggles.items()}
-        step = self.steps[self.controller.level]
-        size = {} if self._source is None else size_overrides(step, self._display_wh())
-        return load_config(self.profile, {**self.overrides, **toggled, **size})
 
     def _apply_level(self) -> None:
         """Give the engine a pipeline for the current level (between frames only)."""
         if self._engine is None:
             return
         old = self._engine.pipeline
-        cfg = self._level_config()
+        cfg = self.levels.config()
         if cfg.output != old.config.output and self._state is not None:
             self._state.sky.reset()  # the sky mask's thumbnail size may change with the size
         new = Pipeline(cfg, device=str(old.device), compile=old.kernels.enabled)
@@ -262,8 +204,8 @@ class PreviewSession:
         summary = PreviewSummary.from_stats(
             self.stats, skip=_WARMUP_FRAMES, captured=self.reader.captured,
             dropped=self.reader.dropped, reconnects=self.reader.reconnects,
-            wall_s=time.monotonic() - self._t_start, quality=self.steps[
-                self.controller.level].label, recordings=self.files.done,
+            wall_s=time.monotonic() - self._t_start, quality=self.levels.step.label,
+            recordings=self.files.done,
             interrupted=interrupted)
         if error is not None:
             raise SourceError("; ".join([str(error), *notes])) from None
@@ -284,7 +226,7 @@ class PreviewSession:
             self.window.close()
 
     def _loop(self) -> None:
-        cfg = self._level_config()
+        cfg = self.levels.config()
         # One frame in flight whatever the profile says: a live frame is fetched only when the
         # device is free, so it is the newest one.
         self._engine = Engine(dataclasses.replace(cfg, engine=EngineConfig(1, 1)))
@@ -315,41 +257,20 @@ class PreviewSession:
             self.window.poll()
         self._apply_commands()
 
-    def _shrink(self, data: np.ndarray, meta: RawMeta | None) -> np.ndarray:
-        """sRGB frames bigger than the display size, area-downscaled to it (reader thread).
-
-        The RGB path would otherwise linearise and resize the full frame on the render thread
-        (80-190 ms for 720p on this project's busy 2-core CPU, against 0.6 ms for OpenCV's resize
-        here, on gamma-encoded values: a preview can afford that approximation). Raw mosaics
-        are left alone: the raw path downsamples packed planes early itself.
-        """
-        if meta is not None or data.ndim != 3:
-            return data
-        w, h = display_size(self.base, data.shape, None)
-        return fit(data, (w, h)) if w < data.shape[1] else data
-
     def _taken(self, item: Captured) -> None:
         """A frame is about to render: the first one, or one of a new capture size, sets the
         work size of every level (the display size depends on the capture's own size)."""
-        source = (item.native_shape, item.meta)
-        if self._source is None or self._source[0] != source[0]:
-            self._source = source
+        if self.levels.set_source(item.native_shape, item.meta):
             self._apply_level()
-        else:
-            self._source = source
-
-    def _display_wh(self) -> tuple[int, int]:
-        assert self._source is not None
-        return display_size(self.base, *self._source)
 
     def _on_frame(self, out: RenderedFrame, source: LiveSource) -> None:
         frame = out.frame
         t_capture = source.capture_time(frame)
         enhanced = to_uint(out.display, 8)
-        slow_ms = self.base.preview.slow_ms
+        slow_ms = self.levels.base.preview.slow_ms
         if slow_ms > 0:  # an artificially slow device (tests, measurements)
             time.sleep(slow_ms / 1e3)
-        size = self._display_wh()
+        size = self.levels.display_wh()
         enhanced = fit(enhanced, size)
         composite = compose(original_display(frame.data, frame.meta, size), enhanced, self.view)
         t_ready = time.monotonic()
@@ -363,7 +284,8 @@ class PreviewSession:
         if self.window is not None:
             self.window.show(with_hud(composite, hud) if self.show_hud else composite)
         # The controller judges the whole cycle: render, compose, show (what delays the next).
-        if self.controller.update((time.monotonic() - source.last_taken) * 1e3) is not None:
+        frame_ms = (time.monotonic() - source.last_taken) * 1e3
+        if self.levels.controller.update(frame_ms) is not None:
             self._apply_level()
 
     def status(self) -> dict[str, Any]:

@@ -30,10 +30,10 @@ def display_size(cfg: Config, shape: tuple[int, ...], meta: RawMeta | None) -> t
 
 
 def _adaptive_note(session: Any) -> str:
-    c = session.controller
+    c = session.levels.controller
     if not c.enabled:
         return "adaptive off"
-    label = session.steps[c.level].label
+    label = session.levels.step.label
     if c.over_budget:
         return (f"{label}; {c.recent_ms:.0f} ms a frame > {c.target_ms:.0f} ms budget: "
                 "dropping frames")
@@ -53,8 +53,8 @@ def hud_lines(session: Any, info: RenderInfo) -> list[list[str]]:
                f"drops {rd.dropped} ({pct:.0f}%)", f"WB {r:.2f} {g:.2f} {b:.2f}",
                f"gain x{info.amplification:.1f}"]
     h, w = info.work_size
-    doing = [session.profile, session.view, f"work {w}x{h}", _adaptive_note(session)]
-    off = [k for k, v in describe(session.base).items() if not v and k != "refine"]
+    doing = [session.levels.profile, session.view, f"work {w}x{h}", _adaptive_note(session)]
+    off = [k for k, v in describe(session.levels.base).items() if not v and k != "refine"]
     if off:
         doing.append(f"off: {', '.join(off)}")
     rec = session.files.status
@@ -67,12 +67,13 @@ def hud_lines(session: Any, info: RenderInfo) -> list[list[str]]:
 
 def control_state(session: Any) -> dict[str, Any]:
     """The state the controls change (profile, view, stages, adaptive, recording)."""
-    c = session.controller
+    lv = session.levels
+    c = lv.controller
     return {
-        "profile": session.profile, "profiles": profile_names(), "view": session.view,
-        "stages": describe(session.base),
-        "adaptive": {"enabled": c.enabled, "level": c.level,
-                     "label": session.steps[c.level].label, "over_budget": c.over_budget},
+        "profile": lv.profile, "profiles": profile_names(), "view": session.view,
+        "stages": describe(lv.base),
+        "adaptive": {"enabled": c.enabled, "level": c.level, "levels": len(lv.steps),
+                     "label": lv.step.label, "over_budget": c.over_budget},
         "recording": session.files.status, "snapshot": session.last_snapshot,
     }
 

@@ -13,7 +13,8 @@ import pytest
 
 from _helpers.live_clips import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE
 from nightvid.errors import SourceError
-from nightvid.preview.capture import AvCapture, CameraCapture, ReplayCapture, open_capture
+from nightvid.preview.camera import CameraCapture
+from nightvid.preview.capture import AvCapture, ReplayCapture, open_capture
 from nightvid.preview.reader import LatestFrameReader
 
 CLIP_DIR = Path(__file__).resolve().parents[2] / "samples" / "night_clip"
