@@ -30,7 +30,9 @@ class RenderLevels:
     """
 
     def __init__(self, profile: str, overrides: dict[str, Any]) -> None:
-        self.profile, self.overrides = profile, dict(overrides)
+        # Whatever the profile: a network that cannot load (a refinement toggled on without
+        # its checkpoint) runs its classical stage with a warning rather than end the preview.
+        self.profile, self.overrides = profile, {"runtime.net_fallback": True, **overrides}
         self.toggles: dict[str, bool] = {}
         self.base = load_config(profile, self.overrides)
         self.steps: list[Step] = ladder(self.base)
