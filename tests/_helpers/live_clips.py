@@ -1,4 +1,7 @@
-"""Clips for the live-preview tests: a dark sRGB clip made with PyAV (the RGB path)."""
+"""Clips for the live-preview tests: a dark sRGB clip made with PyAV (the RGB path).
+
+Each test module has its own small fixture that calls :func:`make_dark_clip`: a conftest.py in
+tests/preview would collide with tests/conftest.py under ``--doctest-modules``."""
 
 from __future__ import annotations
 

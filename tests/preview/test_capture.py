@@ -11,13 +11,24 @@ import cv2
 import numpy as np
 import pytest
 
-from _helpers.live_clips import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE
+from _helpers.live_clips import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE, make_dark_clip
 from nightvid.errors import SourceError
 from nightvid.preview.camera import CameraCapture
 from nightvid.preview.capture import AvCapture, ReplayCapture, open_capture
 from nightvid.preview.reader import LatestFrameReader
 
 CLIP_DIR = Path(__file__).resolve().parents[2] / "samples" / "night_clip"
+
+
+@pytest.fixture(scope="module")
+def dark_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_dark_clip(tmp_path_factory.mktemp("clips") / "dark.mp4")
+
+
+@pytest.fixture(scope="module")
+def dark_ts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The clip as MPEG-TS: a stream format that can be served over HTTP and cut."""
+    return make_dark_clip(tmp_path_factory.mktemp("clips") / "dark.ts", fmt="mpegts")
 
 
 def test_open_capture_picks_by_spec(dark_clip):

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _helpers.live_clips import CLIP_FPS, CLIP_FRAMES, CLIP_SIZE, read_video
+from _helpers.live_clips import (
+    CLIP_FPS,
+    CLIP_FRAMES,
+    CLIP_SIZE,
+    make_dark_clip,
+    read_video,
+)
 from nightvid.config import load_config
 from nightvid.errors import ConfigError, SourceError
 from nightvid.preview import PreviewOptions, PreviewSession
@@ -19,6 +25,11 @@ from nightvid.preview.capture import AvCapture, ReplayCapture
 
 CLIP_S = CLIP_FRAMES / CLIP_FPS
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "samples" / "night_clip"
+
+
+@pytest.fixture(scope="module")
+def dark_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_dark_clip(tmp_path_factory.mktemp("clips") / "dark.mp4")
 
 
 def test_frames_reach_the_preview_and_the_recording_plays(dark_clip, tmp_path):

@@ -21,7 +21,11 @@ import cv2
 import numpy as np
 import pytest
 
-from _helpers.live_clips import CLIP_SIZE, read_video
+from _helpers.live_clips import (
+    CLIP_SIZE,
+    make_dark_clip,
+    read_video,
+)
 from _helpers.screens import (
     chromium_binary,
     chromium_screenshot,
@@ -38,6 +42,11 @@ needs_xvfb = pytest.mark.skipif(xvfb_binary() is None,
                                 reason="Xvfb not installed (apt-get install xvfb)")
 needs_chromium = pytest.mark.skipif(chromium_binary() is None,
                                     reason="Chromium not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def dark_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_dark_clip(tmp_path_factory.mktemp("clips") / "dark.mp4")
 
 
 def check_split(picture: np.ndarray) -> None:
