@@ -185,7 +185,9 @@ class IlluminationConfig:
 
     method: Literal["global", "sci"] = "global"
     model: str = "illumination"
-    strength: float = 1.0  # 0 = global gain only, 1 = the full local brightening
+    # 0 = global gain only, 1 = SCI's full local brightening; 0.5 scored best on training-split
+    # darkened frames (see nightvid.nets.illumination).
+    strength: float = 0.5
 
 
 @dataclass(frozen=True)

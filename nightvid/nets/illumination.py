@@ -26,9 +26,15 @@ exposure itself; nightvid keeps its global amplification (exposure) stage and ta
 illumination is taken to linear light and made colourless, ``L = mean_c(srgb_eotf(i_c))``, and
 the per-pixel gain is ``g = (median(L) / L) ** strength``, clamped to ``[1 / max_gain,
 max_gain]``: 1 where the illumination is typical, > 1 in shadows, < 1 under bright lights. It is
-upsampled bilinearly in log space to the frame. Being relative to the median, it leaves the
-frame's overall level to :func:`nightvid.isp.exposure.estimate_amplification`, and being one
-value per pixel for R, G and B, it leaves colour to white balance.
+upsampled bilinearly in log space to the frame. The default ``illumination.strength`` (0.5) was
+chosen on *training*-split darkened clean frames (42 frames, exposure x0.02-0.3 and gamma 1-1.6,
+the darkened frame x gain x the least-squares global gain against the clean frame): PSNR 22.59,
+22.81, 22.82, 22.62, 22.28 dB at strength 0, 0.25, 0.5, 0.75, 1 (SSIM falls slowly with
+strength, 0.619 to 0.601: the lifted shadows keep their noise).
+
+Being relative to the median, the gain leaves the frame's overall level to
+:func:`nightvid.isp.exposure.estimate_amplification`, and being one value per pixel for R, G
+and B, it leaves colour to white balance.
 
 Tensors: ``x`` ``(B, 3, h, w)`` sRGB-encoded in [0, 1]; ``lin_rgb`` ``(B, 3, H, W)`` linear.
 """
