@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from _helpers.batch_inputs import SAMPLES
+from _helpers.batch_inputs import SAMPLES, make_batch_inputs
 from nightvid.batch.discover import discover, file_kind
 from nightvid.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def batch_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test inputs (see ``_helpers/batch_inputs.py``), built once for this module."""
+    return make_batch_inputs(tmp_path_factory.mktemp("batch_inputs"))
 
 
 def names(jobs) -> dict[str, str]:

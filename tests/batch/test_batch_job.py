@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _helpers.batch_inputs import SAMPLES, STACK_FRAMES, video_frames
+from _helpers.batch_inputs import SAMPLES, STACK_FRAMES, make_batch_inputs, video_frames
 from nightvid.batch.discover import discover
 from nightvid.batch.job import render_job
 from nightvid.batch.manifest import MANIFEST_NAME
@@ -20,6 +20,12 @@ from nightvid.batch.records import RenderSettings
 from nightvid.cli import main
 from nightvid.config import load_config
 from nightvid.errors import SourceError
+
+
+@pytest.fixture(scope="module")
+def batch_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test inputs (see ``_helpers/batch_inputs.py``), built once for this module."""
+    return make_batch_inputs(tmp_path_factory.mktemp("batch_inputs"))
 
 
 def settings() -> RenderSettings:

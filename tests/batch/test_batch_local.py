@@ -10,11 +10,25 @@ import cv2
 import numpy as np
 import pytest
 
-from _helpers.batch_inputs import SAMPLES, STACK_FRAMES, STACK_H, STACK_W, image_size, video_frames
+from _helpers.batch_inputs import (
+    SAMPLES,
+    STACK_FRAMES,
+    STACK_H,
+    STACK_W,
+    image_size,
+    make_batch_inputs,
+    video_frames,
+)
 from nightvid.batch.manifest import MANIFEST_NAME
 from nightvid.cli import main
 
 FAST = ["--scale", "0.5", "-q"]
+
+
+@pytest.fixture(scope="module")
+def batch_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test inputs (see ``_helpers/batch_inputs.py``), built once for this module."""
+    return make_batch_inputs(tmp_path_factory.mktemp("batch_inputs"))
 
 
 def batch(inputs: list[Path], out: Path, *extra: str) -> int:

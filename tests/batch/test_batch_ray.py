@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from _helpers.batch_inputs import SAMPLES, image_size, video_frames
+from _helpers.batch_inputs import SAMPLES, image_size, make_batch_inputs, video_frames
 from nightvid.batch.manifest import MANIFEST_NAME
 from nightvid.cli import main
 
 ray = pytest.importorskip("ray")
 
 FAST = ["--scale", "0.5", "-q", "--ray"]
+
+
+@pytest.fixture(scope="module")
+def batch_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test inputs (see ``_helpers/batch_inputs.py``), built once for this module."""
+    return make_batch_inputs(tmp_path_factory.mktemp("batch_inputs"))
 
 
 @pytest.fixture(scope="module", autouse=True)
