@@ -47,6 +47,9 @@ class RefineSpec:
         return cls(widths=(w[0], w[1]), blocks=(b[0], b[1]))
 
 
+DEFAULT = RefineSpec()
+
+
 class _PABlock(nn.Module):
     """x + gate * pw(act(dw(x))), gate = sigmoid(1x1(x)): a residual block with pixel attention."""
 
@@ -75,7 +78,7 @@ class RefineNet(nn.Module):
     Spec = RefineSpec
     multiple = 4  # the input is padded to this; tiles must sit on this grid
 
-    def __init__(self, spec: RefineSpec = RefineSpec()) -> None:
+    def __init__(self, spec: RefineSpec = DEFAULT) -> None:
         super().__init__()
         self.spec = spec
         c1, c2 = spec.widths

@@ -28,7 +28,7 @@ from ..nets.denoiser import count_params
 from ..nets.io import save_net
 from ..nets.refine import RefineNet, RefineSpec
 from ..nets.store import model_path
-from .data import SynthConfig, SynthDataset
+from .data import CleanItem, SynthConfig, SynthDataset
 from .denoiser import print_now
 from .pairs import pair_pipelines, pipeline_scores, render_pair, sample_meta
 from .recipe import load_recipe, recipe_path
@@ -66,12 +66,14 @@ def _overrides(denoiser: str) -> dict[str, Any]:
 
 
 def render_pool(recipe: RefineRecipe, split: str, n: int, seed: int,
-                log: Callable[[str], None] = print_now) -> tuple[Tensor, Tensor]:
-    """``n`` pairs of ``split``: (inputs, references), each (n, 3, h, w) float16."""
+                log: Callable[[str], None] = print_now,
+                items: list[CleanItem] | None = None) -> tuple[Tensor, Tensor]:
+    """``n`` pairs of ``split``: (inputs, references), each (n, 3, h, w) float16.
+    ``items``: clean sources (default: the shared data's split)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        ds = SynthDataset(recipe.synth, split, seed=seed)
+        ds = SynthDataset(recipe.synth, split, seed=seed, items=items)
         cams = {c.name: c for c in ds.cameras}
         pipes = [pair_pipelines(recipe.profile, _overrides(d)) for d in recipe.denoisers]
         xs, ys = [], []
@@ -108,11 +110,12 @@ def _batch(x: Tensor, y: Tensor, rng: np.random.Generator, size: int,
 
 
 def train_refiner(recipe: RefineRecipe, device: str = "cpu",
-                  log: Callable[[str], None] = print_now) -> tuple[RefineNet, dict[str, Any]]:
+                  log: Callable[[str], None] = print_now,
+                  items: list[CleanItem] | None = None) -> tuple[RefineNet, dict[str, Any]]:
     """Render the pool, train, return (net in eval mode, training record)."""
     torch.manual_seed(recipe.seed)
     t0 = time.perf_counter()
-    x, y = render_pool(recipe, "train", recipe.pool, recipe.seed, log)
+    x, y = render_pool(recipe, "train", recipe.pool, recipe.seed, log, items)
     render_s = time.perf_counter() - t0
     spec = RefineSpec((recipe.widths[0], recipe.widths[1]), (recipe.blocks[0], recipe.blocks[1]))
     net = RefineNet(spec).to(device)
@@ -146,7 +149,14 @@ def train_refiner(recipe: RefineRecipe, device: str = "cpu",
             ms = 1000 * (time.perf_counter() - t1) / (step + 1)
             log(f"  step {step + 1}/{recipe.steps}  loss {np.mean(losses[-recipe.log_every:]):.5f}"
                 f"  {ms:.0f} ms/step")
-    record = {"render_pool_s": round(render_s, 1),
+    with torch.no_grad():  # how far the net moved the pool towards the references
+        fit = [float((net.eval()(x[i:i + 8].float().to(device)) - y[i:i + 8].float().to(device))
+                     .abs().mean()) for i in range(0, len(x), 8)]
+    record = {"pool_l1_identity": round(float((x.float() - y.float()).abs().mean()), 5),
+              "pool_l1_net": round(float(np.mean(fit)), 5),
+              "losses_first_last": [round(float(np.mean(losses[:10])), 5),
+                                     round(float(np.mean(losses[-10:])), 5)],
+              "render_pool_s": round(render_s, 1),
               "ms_per_step": round(1000 * (time.perf_counter() - t1) / recipe.steps, 1),
               "final_loss": round(float(np.mean(losses[-100:])), 5), "device": device}
     return net.eval(), record
