@@ -23,7 +23,7 @@ from .evaluate import NLM_H_PER_SIGMA, time_methods
 __all__ = ["card_record", "write_card"]
 
 DATA_TEXT = (
-    "Synthetic pairs from ../shared/data/clean (CBSD68, McMaster, 5 clean video clips): "
+    "Synthetic pairs from ../shared/data/clean ({sources}): "
     "unprocessed (inverse smoothstep tone + sRGB gamma, inverse XYZ->camera matrix of one of "
     "15 real cameras: 11 fitted from measured spectral sensitivities, 3 from raw sidecars, "
     "Adobe's Sony A7S2), colour cast of a random 2000-8000 K illuminant, RGGB mosaic, "
@@ -47,7 +47,9 @@ def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
         "params": count_params(net),
         "gflops_per_mpix_packed": round(flops_per_mpix(net) / 1e9, 3),
         "gflops_per_mpix_mosaic": round(flops_per_mpix(net) / 4e9, 3),
-        "data": DATA_TEXT,
+        "data": DATA_TEXT.format(sources="CBSD68 and McMaster images, and 5 clean video clips"
+                                 if recipe.synth.use_video else
+                                 "CBSD68 and McMaster images; no video frames"),
         "recipe": recipe.to_dict(),
         "training": {"device": result.device, "ms_per_step": round(result.ms_per_step, 1),
                      "steps": len(result.losses),
