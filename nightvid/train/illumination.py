@@ -59,6 +59,7 @@ class IllumRecipe:
     smooth_sigma: float = 0.1
     seed: int = 0
     workers: int = 0
+    threads: int = 1
     log_every: int = 100
     synth: IllumDataConfig = field(default_factory=IllumDataConfig)
 
@@ -149,8 +150,22 @@ def sci_loss(net: IlluminationNet, calib: Calibrate, x: Tensor, recipe: IllumRec
 
 def train(recipe: IllumRecipe, *, device: str = "cpu", synth: IllumSynth | None = None,
           log: Callable[[str], None] = print) -> IllumTrainResult:
-    """Train an :class:`IlluminationNet` by ``recipe`` (its calibration module is dropped)."""
+    """Train an :class:`IlluminationNet` by ``recipe`` (its calibration module is dropped).
+
+    Runs on ``recipe.threads`` CPU threads (restored afterwards), as
+    :func:`nightvid.train.wb.train` does.
+    """
     t_start = time.perf_counter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(recipe.threads)
+    try:
+        return _train(recipe, device, synth, log, t_start)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(recipe: Any, device: str, synth: Any, log: Callable[[str], None],
+           t_start: float) -> Any:
     torch.manual_seed(recipe.seed)
     net = IlluminationNet(IlluminationSpec(recipe.channels, recipe.layers)).to(device)
     calib = Calibrate(recipe.calib_channels, recipe.calib_layers).to(device)
@@ -215,13 +230,13 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate_illumination import evaluate_illumination
     from .small_cards import write_illumination_card
 
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
     path = Path(args.config) if getattr(args, "config", None) else recipe_path(args.name)
     recipe = load_illum_recipe(path, steps=getattr(args, "steps", None),
                                batch=getattr(args, "batch", None),
-                               workers=getattr(args, "workers", None))
+                               workers=getattr(args, "workers", None),
+                            threads=getattr(args, "threads", None))
     device = getattr(args, "device", None) or "cpu"
+    torch.set_num_threads(recipe.threads)  # evaluation and timings too (the card says so)
     result = train(recipe, device=device)
     net = result.net.to("cpu")
     figures = evaluate_illumination(net, data=recipe.synth.data) \

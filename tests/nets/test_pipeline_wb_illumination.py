@@ -16,6 +16,14 @@ from nightvid.pipeline import Pipeline
 from nightvid.sources import open_raw
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors on a busy 2-core CPU: one thread is much faster
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def street():
     return open_raw("samples/night_street.dng")
