@@ -91,7 +91,7 @@ class BatchReport:
         counts = ", ".join(f"{self.count(s)} {s}" for s in
                            ("done", "skipped", "failed", "crashed", "interrupted")
                            if self.count(s))
-        return (f"{len(self.rows)} jobs ({counts}) in {self.wall_s:.1f} s on {self.runner}: "
+        return (f"{len(self.rows)} jobs ({counts}) in {self.wall_s:.1f} s ({self.runner}): "
                 f"{self.frames} frames, {self.jobs_per_s:.2f} jobs/s, "
                 f"{self.frames_per_s:.2f} frames/s")
 

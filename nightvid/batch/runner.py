@@ -118,7 +118,7 @@ def run_batch(jobs: list[Job], outdir: str | Path, settings: RenderSettings,
     manifest = Manifest(out)
     t0 = time.perf_counter()
     rows, todo = _plan(jobs, manifest, settings, opts.retries)
-    runner_name, interrupted = "nothing (all jobs already settled)", False
+    runner_name, interrupted = "nothing to run: earlier runs settled every job", False
     try:
         if todo:
             runner = make_runner(opts)
