@@ -112,7 +112,7 @@ def evaluate_illumination(net: IlluminationNet, *, data: str = "", seed: int = 0
         pipes = {m: Pipeline(load_config("default", {
             "runtime.device": "cpu", "illumination.method": m,
             "illumination.model": str(ckpt)})) for m in METHODS}
-        res: dict = {}
+        res: dict = {"strength": strength, "cpu_threads": torch.get_num_threads()}
         val_names = {im.name for im in lowlight_images("val", data, 10**6)}
         rows: dict[str, dict[str, list]] = {m: {"val": [], "all": []} for m in METHODS}
         imgs = lowlight_images("train", data, 10**6) + lowlight_images("val", data, 10**6)
@@ -196,7 +196,7 @@ def format_illumination(res: dict) -> str:
               f"{v['oracle_ssim']:.4f} |" for m, v in res["darkened_val"].items()]
     sp = res["speed_cpu_ms"]
     cols = list(sp["720p"])
-    lines += ["", f"CPU ms ({torch.get_num_threads()} threads), best of 3", "",
+    lines += ["", f"CPU ms ({res.get('cpu_threads', '?')} thread(s)), best of 3", "",
               "| size | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     lines += [f"| {k} | " + " | ".join(str(v[c]) for c in cols) + " |" for k, v in sp.items()]
     return "\n".join(lines)

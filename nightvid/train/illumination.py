@@ -230,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate_illumination import evaluate_illumination
     from .small_cards import write_illumination_card
 
+    t_command = time.perf_counter()
     path = Path(args.config) if getattr(args, "config", None) else recipe_path(args.name)
     recipe = load_illum_recipe(path, steps=getattr(args, "steps", None),
                                batch=getattr(args, "batch", None),
@@ -245,6 +246,6 @@ def run(args: argparse.Namespace) -> int:
         f"{recipe.name}.safetensors"
     save_net(net, out, recipe=recipe.to_dict(), recipe_file=str(path), device=device,
              ms_per_step=round(result.ms_per_step, 2), figures=figures)
-    card = write_illumination_card(out, recipe, result, figures)
+    card = write_illumination_card(out, recipe, result, figures, time.perf_counter() - t_command)
     print(f"saved {out} and {card} ({result.wall_s:.0f} s)")
     return 0

@@ -17,7 +17,8 @@ import torch
 
 from .. import __version__
 
-__all__ = ["write_card", "write_illumination_card", "write_wb_card"]
+__all__ = ["illumination_markdown", "wb_markdown", "write_card", "write_illumination_card",
+           "write_wb_card"]
 
 WB_DATA = (
     "Camera-RGB thumbnails synthesised from ../shared/data/clean (CBSD68, McMaster and every "
@@ -38,8 +39,18 @@ ILLUMINATION_DATA = (
     "every 4th of the first 40 frames of the 5 clean clips (training split), darkened in sRGB: "
     "linear exposure x0.02..x0.3, gamma 1..1.6 on the encoded values, Gaussian noise std "
     "0..0.02, 8-bit quantisation; half of the crops from each. All images area-resized (in "
-    "linear light) to a long side of 320 px, the scale at which the pipeline runs the block."
+    "linear light) to a long side of 320 px, near the scale at which the pipeline runs the "
+    "block (a thumbnail of long side 256)."
 )
+
+
+def _timing(rec: dict) -> str:
+    tr = rec["training"]
+    out = (f"{tr['steps']} steps, {tr['ms_per_step']} ms/step, training {tr['wall_s']:.0f} s "
+           f"wall on {tr['device']} with {rec['recipe']['threads']} thread(s)")
+    if tr.get("command_wall_s"):
+        out += f"; the whole command with evaluation {tr['command_wall_s']:.0f} s"
+    return out + ", on a 2-core CPU shared with other jobs"
 
 
 def _env() -> dict[str, Any]:
@@ -56,10 +67,12 @@ def write_card(ckpt: str | Path, rec: dict, markdown: str) -> Path:
     return md
 
 
-def write_wb_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict) -> Path:
-    """The white-balance estimator's card (speed measured here, on the CPU)."""
+def write_wb_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict,
+                  command_s: float | None = None) -> Path:
+    """The white-balance estimator's card (speed measured here, on the CPU); ``command_s``:
+    the wall seconds of the whole ``nightvid train`` run so far (training and evaluation)."""
     from ..nets.wb import count_params, flops_per_mpix
-    from .evaluate_wb import format_wb, time_wb
+    from .evaluate_wb import time_wb
 
     net = result.net.to("cpu").eval()
     t = net.spec.thumb
@@ -72,6 +85,7 @@ def write_wb_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict) -> 
         "training": {"device": result.device, "steps": len(result.losses),
                      "ms_per_step": round(result.ms_per_step, 1),
                      "wall_s": round(result.wall_s, 1),
+                     "command_wall_s": None if command_s is None else round(command_s, 1),
                      "final_loss_deg": round(sum(result.losses[-100:]) /
                                              max(1, len(result.losses[-100:])), 3)},
         "validation": figures,
@@ -79,37 +93,13 @@ def write_wb_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict) -> 
         "nightvid_version": __version__, "date": datetime.date.today().isoformat(),
         "reproduce": f"nightvid train {recipe.name}",
     }
-    sp = rec["speed_cpu_ms"]
-    methods = list(sp["720p"])
-    lines = [
-        f"# {rec['checkpoint']}: white-balance estimator (FC4-style, confidence-weighted)", "",
-        f"- parameters: {rec['params']:,}",
-        f"- FLOPs: {rec['mflops_per_mpix_thumbnail']} M per thumbnail MPix; the thumbnail is "
-        f"{t} px on its long side whatever the frame size: {rec['mflops_per_frame']} MFLOP "
-        "per estimate",
-        f"- architecture: {rec['spec']}",
-        f"- reproduce: `{rec['reproduce']}` ({rec['training']['steps']} steps, "
-        f"{rec['training']['ms_per_step']} ms/step, {rec['training']['wall_s']:.0f} s wall on "
-        f"{rec['training']['device']})",
-        f"- nightvid {rec['nightvid_version']}, {rec['date']}", "", "## Data", "", WB_DATA, "",
-    ]
-    if figures:
-        lines += ["## Validation", "", format_wb(figures), "",
-                  "`net+gi` is what the pipeline uses with `white_balance.estimator = \"net\"` "
-                  "(then fused with the as-shot neutral as before).", ""]
-    lines += [f"## CPU ms per estimate ({sp['cpu_threads']} threads, {sp['cpu']}; camera-RGB "
-              "frame in, thumbnail included)", "",
-              "| size | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
-    lines += [f"| {k} | " + " | ".join(str(sp[k][m]) for m in methods) + " |"
-              for k in ("720p", "1080p")]
-    lines += ["", "## Recipe", "", "```json", json.dumps(rec["recipe"], indent=2), "```", ""]
-    return write_card(ckpt, rec, "\n".join(lines))
+    return write_card(ckpt, rec, wb_markdown(rec))
 
 
-def write_illumination_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict) -> Path:
+def write_illumination_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict,
+                            command_s: float | None = None) -> Path:
     """The SCI illumination block's card (speed from ``figures``, measured on the CPU)."""
     from ..nets.illumination import count_params, flops_per_mpix
-    from .evaluate_illumination import format_illumination
 
     net = result.net.to("cpu").eval()
     rec = {
@@ -121,12 +111,53 @@ def write_illumination_card(ckpt: str | Path, recipe: Any, result: Any, figures:
         "training": {"device": result.device, "steps": len(result.losses),
                      "ms_per_step": round(result.ms_per_step, 1),
                      "wall_s": round(result.wall_s, 1),
+                     "command_wall_s": None if command_s is None else round(command_s, 1),
                      "final_loss": round(sum(result.losses[-100:]) /
                                          max(1, len(result.losses[-100:])), 5)},
         "validation": figures, "env": _env(),
         "nightvid_version": __version__, "date": datetime.date.today().isoformat(),
         "reproduce": f"nightvid train {recipe.name}",
     }
+    return write_card(ckpt, rec, illumination_markdown(rec))
+
+
+def wb_markdown(rec: dict) -> str:
+    """The white-balance card's Markdown from its JSON record."""
+    from .evaluate_wb import format_wb
+
+    t = rec["spec"]["thumb"]
+    sp = rec["speed_cpu_ms"]
+    methods = list(sp["720p"])
+    lines = [
+        f"# {rec['checkpoint']}: white-balance estimator (FC4-style, confidence-weighted)", "",
+        f"- parameters: {rec['params']:,}",
+        f"- FLOPs: {rec['mflops_per_mpix_thumbnail']} M per thumbnail MPix; the thumbnail is "
+        f"{t} px on its long side whatever the frame size: {rec['mflops_per_frame']} MFLOP "
+        "per estimate",
+        f"- architecture: {rec['spec']}",
+        f"- reproduce: `{rec['reproduce']}` ({_timing(rec)})",
+        f"- nightvid {rec['nightvid_version']}, {rec['date']}", "", "## Data", "", WB_DATA, "",
+    ]
+    if rec["validation"]:
+        lines += ["## Validation", "", format_wb(rec["validation"]), "",
+                  "`net` is the pipeline's automatic estimate with `white_balance.estimator = "
+                  "\"net\"`, `grayness_index` its automatic estimate with `estimator = "
+                  "\"grayness\"` (either is then fused with the as-shot neutral when there is "
+                  "one); `net+gi` (the two fused by the net's confidence) is a reference the "
+                  "pipeline does not use: it measured worse than the net alone.", ""]
+    lines += [f"## CPU ms per estimate ({sp['cpu_threads']} thread(s), {sp['cpu']}; camera-RGB "
+              "frame in, thumbnail included)", "",
+              "| size | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    lines += [f"| {k} | " + " | ".join(str(sp[k][m]) for m in methods) + " |"
+              for k in ("720p", "1080p")]
+    lines += ["", "## Recipe", "", "```json", json.dumps(rec["recipe"], indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def illumination_markdown(rec: dict) -> str:
+    """The illumination card's Markdown from its JSON record."""
+    from .evaluate_illumination import format_illumination
+
     lines = [
         f"# {rec['checkpoint']}: SCI illumination block (RGB path)", "",
         f"- parameters: {rec['params']:,} (the self-calibration module of training is not "
@@ -135,15 +166,15 @@ def write_illumination_card(ckpt: str | Path, recipe: Any, result: Any, figures:
         f"on a thumbnail of long side 256 ({rec['mflops_per_frame_256x144']} MFLOP for a 16:9 "
         "frame, whatever its size)",
         f"- architecture: {rec['spec']}",
-        f"- reproduce: `{rec['reproduce']}` ({rec['training']['steps']} steps, "
-        f"{rec['training']['ms_per_step']} ms/step, {rec['training']['wall_s']:.0f} s wall on "
-        f"{rec['training']['device']})",
+        f"- reproduce: `{rec['reproduce']}` ({_timing(rec)})",
         "- use: `illumination.method = \"sci\"` (RGB path), `illumination.strength` blends it",
         f"- nightvid {rec['nightvid_version']}, {rec['date']}", "", "## Data", "",
         ILLUMINATION_DATA, "",
     ]
-    if figures:
+    if rec["validation"]:
         lines += ["## Validation and speed (same run; `global` = the same pipeline without the "
-                  "illumination stage)", "", format_illumination(figures), ""]
+                  "illumination stage; `sci` at illumination.strength = "
+                  f"{rec['validation'].get('strength', '?')}, the default)", "",
+                  format_illumination(rec["validation"]), ""]
     lines += ["## Recipe", "", "```json", json.dumps(rec["recipe"], indent=2), "```", ""]
-    return write_card(ckpt, rec, "\n".join(lines))
+    return "\n".join(lines)

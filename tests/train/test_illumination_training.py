@@ -97,7 +97,7 @@ def test_shipped_checkpoint_lifts_real_shadows():
     from nightvid.nets.illumination import illumination_gain
     from nightvid.nets.io import load_net
 
-    img_path = require("lowlight_srgb/sci_medium/00091.png")
+    img_path = require("lowlight_srgb/lime_zerodce/1.bmp")
     path = model_path("illumination")
     if not path.is_file():
         pytest.skip(f"{path}: not shipped in this checkout")
