@@ -38,8 +38,8 @@ def add_parser(subparsers: Any,
                    help="a folder of DNGs is one clip when its frames carry CinemaDNG "
                         "FrameRate/TimeCodes tags (auto), always, or never")
     s = p.add_argument_group("scheduling")
-    s.add_argument("-j", "--jobs", type=int, help="jobs at once (default: CPUs / 2 locally; "
-                   "with --ray, what the cluster fits)")
+    s.add_argument("-j", "--jobs", type=int, help="jobs at once (default: one per CPU locally, "
+                   "each with CPUs / N torch threads; with --ray, twice what the cluster fits)")
     s.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="run jobs as Ray tasks: no value or 'local' starts Ray here, 'auto' "
                         "joins this node's cluster, or HOST:PORT / ray://HOST:PORT")

@@ -72,8 +72,12 @@ class Runner(Protocol):
 
 
 def default_workers() -> int:
-    """Local pool size when ``--jobs`` is not given: one job per two CPUs."""
-    return max(1, _cpus() // 2)
+    """Local pool size when ``--jobs`` is not given: one job per CPU, each with one torch
+    thread. Processes scale better than threads here (decode, encode and Python are serial
+    per job), and an OpenMP thread team stalls whenever another process takes one of its
+    cores: on a shared 2-core machine, 8 jobs took 77 s one at a time with 2 threads and 15 s
+    two at a time with 1 thread each (``benchmarks/batch_speed.py``, README)."""
+    return _cpus()
 
 
 def _cpus() -> int:
@@ -105,6 +109,10 @@ def run_batch(jobs: list[Job], outdir: str | Path, settings: RenderSettings,
         options: runner and retry options.
     Returns:
         The run's :class:`BatchReport` (``exit_code`` 1 when any job is not done).
+
+    Job processes start from a fork server, so a script that calls this must do so under
+    ``if __name__ == "__main__":`` (multiprocessing's rule: each job process imports the main
+    module).
     Raises:
         ConfigError: bad options. MissingDependencyError: ``ray`` requested, not installed.
     """
