@@ -198,7 +198,9 @@ class RawDenoiser(nn.Module):
         for i in reversed(range(len(self.up))):  # coarsest -> h/2, additive skips
             feats = self.dec[i](F.pixel_shuffle(self.up[i](feats), 2) + skips[i])
         z_hat = z + Z_SCALE * F.pixel_shuffle(self.tail(feats), 2)  # (B,16,.)->(B,4,h,w)
-        return inverse_gat(z_hat, s, r)[..., :h, :w]
+        # The inverse is quadratic: a negative z would come back as a (large) positive value,
+        # which once blew one teacher batch's loss up 2000-fold. z >= 0 is its domain.
+        return inverse_gat(z_hat.clamp_min(0.0), s, r)[..., :h, :w]
 
 
 def count_params(net: nn.Module) -> int:

@@ -26,6 +26,7 @@ TRAINERS = {
     "denoiser": "denoiser",
     "wb": "wb",
     "illumination": "illumination",
+    "refine": "refine",
 }
 
 

@@ -38,6 +38,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--teacher", default="denoiser-teacher",
                    help="also score this denoiser (name or path; skipped when missing)")
     p.add_argument("--refine", default="refine", help="refinement model")
+    p.add_argument("--wb", default="wb", help="white-balance estimator model")
+    p.add_argument("--illumination", default="illumination", help="illumination model")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.set_defaults(func=run)
     return p
@@ -116,13 +118,22 @@ def run(args: argparse.Namespace) -> int:
         elif section == "pipeline":
             figures["pipeline"] = eval_pipeline(args)
         elif section == "wb":
-            from .evaluate_wb import run_section as wb_section
+            from ..nets.io import load_net
+            from .evaluate_wb import evaluate_wb, time_wb
 
-            figures["wb"] = wb_section(args)
+            net = load_net(model_path(args.wb), "wb_estimator")
+            print(f"\nwhite balance {model_path(args.wb).name}: angular error (degrees)")
+            figures["wb"] = evaluate_wb(net, per_image=args.n)
+            figures["wb"]["cpu_ms"] = time_wb(net)
+            print("CPU ms per estimate: " + json.dumps(figures["wb"]["cpu_ms"]))
         elif section == "illumination":
-            from .evaluate_illumination import run_section as illum_section
+            from ..nets.io import load_net
+            from .evaluate_illumination import evaluate_illumination
 
-            figures["illumination"] = illum_section(args)
+            net = load_net(model_path(args.illumination), "illumination")
+            print(f"\nillumination {model_path(args.illumination).name} vs the global gain "
+                  "(RGB path)")
+            figures["illumination"] = evaluate_illumination(net)
     print(f"\nnightvid eval: {time.perf_counter() - t0:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
