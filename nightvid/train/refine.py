@@ -113,7 +113,7 @@ def train_refiner(recipe: RefineRecipe, device: str = "cpu",
                   log: Callable[[str], None] = print_now,
                   items: list[CleanItem] | None = None) -> tuple[RefineNet, dict[str, Any]]:
     """Render the pool, train, return (net in eval mode, training record)."""
-    torch.set_flush_denormal(True)  # subnormals are ~30x slower on x86 (see denoiser.train)
+    torch.set_flush_denormal(True)  # subnormals are slow on x86 (see denoiser.train)
     torch.manual_seed(recipe.seed)
     t0 = time.perf_counter()
     x, y = render_pool(recipe, "train", recipe.pool, recipe.seed, log, items)
