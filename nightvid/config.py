@@ -79,7 +79,7 @@ class WhiteBalanceConfig:
     auto_weight: float = 0.5  # fused: weight of the grayness-index estimate in log space
     gi_percent: float = 0.1  # grayness index: share of greyest pixels used (percent)
     max_deviation: float = 0.6  # fused: larger log-distance from as-shot shrinks the auto weight
-    estimator: Literal["grayness", "net"] = "grayness"  # auto estimate: grayness index or net
+    estimator: Literal["grayness", "net"] = "net"  # auto estimate: grayness index or net
     model: str = "wb"  # the WB estimator checkpoint (estimator = "net")
 
 
@@ -171,7 +171,9 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class RefineConfig:
-    """RGB refinement network on the display image (residual noise, colour, local contrast)."""
+    """RGB refinement network on the display image (residual noise, colour, local contrast).
+    Off by default: trained on renders of the packed path (output at most half the sensor
+    size), it leaves blotches on full-resolution photo renders."""
 
     enabled: bool = False
     model: str = "refine"

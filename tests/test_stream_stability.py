@@ -65,7 +65,10 @@ def _log_gains(frames: list, photos: bool = False, **overrides,
                ) -> tuple[np.ndarray, list[bool]]:
     """Applied log gains (T, 3) of the frames rendered as one stream (or as separate photos),
     and the cut flags."""
-    pipe = Pipeline(load_config("default", {"runtime.device": "cpu", **overrides}))
+    # The grayness-index estimator: noisy per frame, which is what the smoothing is tested
+    # against (the WB network's per-frame estimates are already steadier).
+    over = {"runtime.device": "cpu", "white_balance.estimator": "grayness", **overrides}
+    pipe = Pipeline(load_config("default", over))
     state = None if photos else StreamState(pipe.config.stream)
     gains, cuts = [], []
     for mosaic, meta in frames:

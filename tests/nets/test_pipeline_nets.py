@@ -34,7 +34,7 @@ def _render(street, state=None, **over):
 
 
 def test_net_denoiser_renders_photo_and_stream(street, ckpt):
-    classical = _render(street)
+    classical = _render(street, **{"denoise.method": "classical"})
     net = _render(street, **{"denoise.method": "net", "denoise.model": str(ckpt)})
     assert net.shape == classical.shape and torch.isfinite(net).all()
     assert (net - classical).abs().mean() > 1e-3  # a different denoiser ran
@@ -61,4 +61,4 @@ def test_fallback_warns_and_runs_classical(street, tmp_path, caplog):
                                  "runtime.net_fallback": True})
     assert "bad.safetensors: not a readable safetensors checkpoint" in caplog.text
     assert "running the classical denoiser instead" in caplog.text
-    assert torch.equal(out, _render(street))
+    assert torch.equal(out, _render(street, **{"denoise.method": "classical"}))

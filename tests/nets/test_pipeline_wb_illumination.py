@@ -60,7 +60,8 @@ def _render_rgb(img, **over):
 
 class TestWBNet:
     def test_renders_with_net_estimate(self, street, ckpts):
-        grey, info_g = _render(street, **{"white_balance.mode": "auto"})
+        grey, info_g = _render(street, **{"white_balance.mode": "auto",
+                                          "white_balance.estimator": "grayness"})
         net, info_n = _render(street, **{"white_balance.mode": "auto",
                                          "white_balance.estimator": "net",
                                          "white_balance.model": str(ckpts[0])})
@@ -85,7 +86,8 @@ class TestWBNet:
                 "runtime.net_fallback": True})
         assert "gone_wb.safetensors: no such checkpoint" in caplog.text
         assert "grayness-index" in caplog.text
-        grey, info_g = _render(street, **{"white_balance.mode": "auto"})
+        grey, info_g = _render(street, **{"white_balance.mode": "auto",
+                                          "white_balance.estimator": "grayness"})
         assert torch.equal(out, grey) and info.wb_gains == info_g.wb_gains
 
 
