@@ -1,0 +1,38 @@
+"""``nightvid eval`` on the shipped checkpoints: the tables print, the networks stand where
+their cards say against the baselines of the same run (a few crops: conservative bounds)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from _helpers.data import require
+from nightvid.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _data():
+    require("clean/images/CBSD68")
+    require("noise/eld")
+
+
+def test_eval_pipeline_and_wb(tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--sections", "pipeline", "wb", "-n", "2", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "whole pipeline" in text and "| net denoiser + refine |" in text
+    assert "white balance wb.safetensors" in text
+    figs = json.loads(out.read_text())
+    for ratio in ("x100", "x300"):
+        rows = figs["pipeline"][ratio]
+        assert rows["net denoiser + refine"]["psnr"] > rows["classical"]["psnr"]
+    wb = figs["wb"]["all"]
+    assert wb["net"]["median"] < min(wb["gray_world"]["median"], wb["grayness_index"]["median"])
+
+
+def test_eval_missing_model_names_it(tmp_path, capsys):
+    code = main(["eval", "--sections", "pipeline", "-n", "1",
+                 "--denoiser", str(tmp_path / "nothere.safetensors")])
+    assert code == 2
+    assert "nothere.safetensors: no such checkpoint file" in capsys.readouterr().err
