@@ -214,19 +214,7 @@ def flops_per_mpix(net: nn.Module, size: Sequence[int] = (256, 256)) -> float:
     Counts every Conv2d by a forward hook on a ``(1, 4, *size)`` input; element-wise work
     (activations, the transform) is left out. Divide by 4 for FLOPs per mosaic megapixel.
     """
-    total = 0
+    from .flops import conv_flops
 
-    def hook(mod: nn.Module, _inp: tuple, out: Tensor) -> None:
-        nonlocal total
-        assert isinstance(mod, nn.Conv2d)
-        k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
-        total += 2 * k * out.numel()
-
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
-    try:
-        with torch.no_grad():
-            net(torch.zeros(1, 4, *size), 1e-4, 1e-7)
-    finally:
-        for h in handles:
-            h.remove()
+    total = conv_flops(net, torch.zeros(1, 4, *size), 1e-4, 1e-7)
     return total / (size[0] * size[1] / 1e6)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..nets.denoiser import DenoiserSpec, RawDenoiser, count_params
 from ..nets.io import load_denoiser, save_denoiser
 from .data import SynthDataset, collate
 from .recipe import DenoiserRecipe, load_recipe, recipe_path
+from .schedule import warmup_cosine
 
 __all__ = ["TrainResult", "amplified_l1", "main", "print_now", "train"]
 
@@ -95,7 +95,7 @@ def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset 
     teacher = load_denoiser(recipe.teacher, device) if recipe.teacher else None
     ds = dataset or SynthDataset(recipe.synth, "train", seed=recipe.seed)
     opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _cosine(s, recipe))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, recipe))
     log(f"train {recipe.name}: {count_params(net)} params, {recipe.steps} steps x "
         f"{recipe.batch} crops of {recipe.synth.crop}^2 on {device}"
         + (f", teacher {recipe.teacher}" if teacher else ""))
@@ -123,16 +123,6 @@ def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset 
                 f"lr {sched.get_last_lr()[0]:.2e}  {ms:.0f} ms/step")
     ms_per_step = 1000 * (time.perf_counter() - t0) / max(1, len(losses))
     return TrainResult(net.eval(), losses, ms_per_step, device)
-
-
-def _cosine(step: int, r: DenoiserRecipe) -> float:
-    """LR factor: 2 % linear warm-up, then cosine from 1 to lr_min / lr."""
-    warm = max(1, r.steps // 50)
-    if step < warm:
-        return (step + 1) / warm
-    t = (step - warm) / max(1, r.steps - warm)
-    floor = r.lr_min / r.lr
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
 
 
 def _parser() -> argparse.ArgumentParser:

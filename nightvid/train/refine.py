@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from .data import CleanItem, SynthConfig, SynthDataset
 from .denoiser import print_now
 from .pairs import pair_pipelines, pipeline_scores, render_pair, sample_meta
 from .recipe import load_recipe, recipe_path
+from .schedule import warmup_cosine
 
 __all__ = ["RefineRecipe", "render_pool", "train_refiner"]
 
@@ -121,16 +121,7 @@ def train_refiner(recipe: RefineRecipe, device: str = "cpu",
     spec = RefineSpec((recipe.widths[0], recipe.widths[1]), (recipe.blocks[0], recipe.blocks[1]))
     net = RefineNet(spec).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr)
-    warm = max(1, recipe.steps // 50)
-    floor = recipe.lr_min / recipe.lr
-
-    def lr_at(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        t = min(1.0, (step - warm) / max(1, recipe.steps - warm))
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, recipe))
     rng = np.random.default_rng(recipe.seed)
     log(f"train {recipe.name}: {count_params(net)} params, {recipe.steps} steps x "
         f"{recipe.batch} crops of {recipe.crop}^2 from {recipe.pool} pairs on {device}")
