@@ -13,7 +13,8 @@ and ``frames/s`` divide the jobs and frames by that wall time.
 
 - Local pool: ``--jobs N``; each job gets CPUs / N torch threads.
 - Ray: a local cluster started once with ``ray start --head --num-cpus C`` (as on a real
-  cluster, it outlives the command), then ``--ray auto --jobs N --cpus-per-job C/N``, so the
+  cluster, it outlives the command), then ``--ray HOST:PORT --jobs N --cpus-per-job C/N``
+  (the address, not ``auto``, so it never uses another cluster on the machine), so the
   threads per job match the pool's. One untimed warm-up run per runner fills the OS caches
   and starts Ray's worker processes, as a running cluster would have them.
 
@@ -57,22 +58,37 @@ def run_batch(inputs: Path, out: Path, extra: list[str]) -> float:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "nightvid", "batch", str(inputs), "-o", str(out), "-q", *extra]
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=RAY_ENV)
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"batch failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr}")
     return wall
 
 
-def ray_cluster(cpus: int) -> list[str]:
-    """Start a local Ray head node; returns the command that stops it."""
+RAY_PORT = 6391  # not Ray's default, so the benchmark never joins or stops another cluster
+# The benchmark's own loopback cluster: no token (Ray 2.60 enables token auth by default, and a
+# driver given an explicit address does not find the token that "ray start" generated).
+RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+
+
+def ray_cluster(cpus: int, log: Path) -> subprocess.Popen:
+    """Start a local Ray head node of ``cpus`` CPUs in the foreground (``--block``), so that
+    terminating this one process stops exactly the Ray processes it started."""
     ray = shutil.which("ray")
     if ray is None:
         raise SystemExit("the ray command is not installed: pip install 'nightvid[scale]'")
-    subprocess.run([ray, "start", "--head", f"--num-cpus={cpus}", "--num-gpus=0",
-                    "--include-dashboard=false", "--disable-usage-stats"],
-                   check=True, capture_output=True)
-    return [ray, "stop", "--force"]
+    with open(log, "w") as out:
+        head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={RAY_PORT}",
+                                 f"--num-cpus={cpus}", "--num-gpus=0",
+                                 "--include-dashboard=false", "--disable-usage-stats"],
+                                stdout=out, stderr=subprocess.STDOUT, env=RAY_ENV)
+    deadline = time.monotonic() + 120
+    while "block forever" not in log.read_text():  # printed once the node is up
+        if head.poll() is not None or time.monotonic() > deadline:
+            head.kill()
+            raise SystemExit(f"ray start --head did not come up:\n{log.read_text()}")
+        time.sleep(0.5)
+    return head
 
 
 def measure(runner: str, workers: list[int], inputs: Path, out: Path, cpus: int,
@@ -81,7 +97,8 @@ def measure(runner: str, workers: list[int], inputs: Path, out: Path, cpus: int,
     def args(n: int) -> list[str]:
         if runner == "local":
             return ["--jobs", str(n)]
-        return ["--ray", "auto", "--jobs", str(n), "--cpus-per-job", f"{cpus / n:g}"]
+        return [f"--ray=127.0.0.1:{RAY_PORT}", "--jobs", str(n), "--cpus-per-job",
+                f"{cpus / n:g}"]
 
     run_batch(inputs, out, args(max(workers)))  # warm-up: OS caches, Ray workers
     rows = []
@@ -111,7 +128,7 @@ def main() -> None:
               f"{os.getloadavg()[0]:.2f}")
         print(f"{'runner':<6} {'workers':>7} {'wall s':>8} {'jobs/s':>7} {'frames/s':>9}")
         for runner in a.runners:
-            stop = ray_cluster(cpus) if runner == "ray" else None
+            head = ray_cluster(cpus, Path(tmp) / "ray.log") if runner == "ray" else None
             try:
                 for n, wall in measure(runner, a.workers, inputs, out, cpus, a.repeat):
                     row = {"runner": runner, "workers": n, "wall_s": round(wall, 2),
@@ -121,8 +138,9 @@ def main() -> None:
                     print(f"{runner:<6} {n:>7} {wall:>8.1f} {jobs / wall:>7.3f} "
                           f"{frames / wall:>9.2f}", flush=True)
             finally:
-                if stop:
-                    subprocess.run(stop, capture_output=True)
+                if head is not None:
+                    head.terminate()
+                    head.wait(60)
     print(f"load average after {os.getloadavg()[0]:.2f}")
     if a.json:
         Path(a.json).write_text(json.dumps({"jobs": jobs, "frames": frames, "cpus": cpus,

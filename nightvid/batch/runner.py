@@ -75,8 +75,8 @@ def default_workers() -> int:
     """Local pool size when ``--jobs`` is not given: one job per CPU, each with one torch
     thread. Processes scale better than threads here (decode, encode and Python are serial
     per job), and an OpenMP thread team stalls whenever another process takes one of its
-    cores: on a shared 2-core machine, 8 jobs took 77 s one at a time with 2 threads and 15 s
-    two at a time with 1 thread each (``benchmarks/batch_speed.py``, README)."""
+    cores: on the shared 2-core machine, 8 jobs took 94 s one at a time with 2 threads and
+    12 s two at a time with 1 thread each (``benchmarks/batch_speed.py``, README)."""
     return _cpus()
 
 
