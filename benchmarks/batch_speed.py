@@ -73,14 +73,17 @@ RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}
 
 def ray_cluster(cpus: int, log: Path) -> subprocess.Popen:
     """Start a local Ray head node of ``cpus`` CPUs in the foreground (``--block``), so that
-    terminating this one process stops exactly the Ray processes it started."""
+    terminating this one process stops exactly the Ray processes it started. Its own
+    ``--temp-dir`` keeps it out of ``/tmp/ray``, where ``ray_current_cluster`` would make
+    a later plain ``ray.init()`` try to join it after it is gone."""
     ray = shutil.which("ray")
     if ray is None:
         raise SystemExit("the ray command is not installed: pip install 'nightvid[scale]'")
     with open(log, "w") as out:
         head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={RAY_PORT}",
                                  f"--num-cpus={cpus}", "--num-gpus=0",
-                                 "--include-dashboard=false", "--disable-usage-stats"],
+                                 "--include-dashboard=false", "--disable-usage-stats",
+                                 f"--temp-dir={log.parent / 'ray'}"],
                                 stdout=out, stderr=subprocess.STDOUT, env=RAY_ENV)
     deadline = time.monotonic() + 120
     while "block forever" not in log.read_text():  # printed once the node is up

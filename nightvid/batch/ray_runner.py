@@ -138,7 +138,7 @@ class RayRunner:
 def _init(ray: Any, address: str) -> None:
     local = address == "local"
     try:
-        ray.init(address=None if local else address, logging_level=logging.WARNING,
+        ray.init(address=address, logging_level=logging.WARNING,
                  log_to_driver=False, **({"include_dashboard": False} if local else {}))
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = next((s.strip() for s in str(exc).splitlines() if s.strip()), type(exc).__name__)

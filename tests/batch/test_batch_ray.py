@@ -26,7 +26,8 @@ def batch_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def ray_session():
     """One local Ray for the module; ``nightvid batch --ray`` finds it initialised and uses it
     (and leaves it running)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": a new Ray even when another one runs on this machine (ray start elsewhere)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
