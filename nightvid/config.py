@@ -200,6 +200,9 @@ class RuntimeConfig:
     # A network checkpoint that cannot be loaded: false = error; true = warn once and run the
     # classical stage in its place.
     net_fallback: bool = False
+    # Networks in bfloat16 on the CPU: auto = where the CPU has native bf16 (2.3-2.6x faster
+    # here, -0.006 dB); on; off = float32.
+    cpu_bf16: Literal["auto", "on", "off"] = "auto"
     tile: int = 1024  # networks run on tiles of at most this many pixels a side (memory bound)
     tile_overlap: int = 32  # tiles share 2x this; outputs blend over it (no seams)
 

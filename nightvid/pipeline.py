@@ -106,6 +106,7 @@ class Pipeline:
                                     config.runtime.compile_min_frames)
         self.kernels = accel.Kernels(compile)
         self.nets = NetStore(self.device, config.runtime.net_fallback)
+        self._bf16 = infer.use_bf16(config.runtime.cpu_bf16)
         self._flat_field: Tensor | None = None
 
     @contextmanager
@@ -323,7 +324,7 @@ class Pipeline:
         inputs = [packed, shot.reshape(1, 1, 1, 1), read.reshape(1, 1, 1, 1)]
         if var_scale is not None:
             inputs[1:] = [inputs[1] * var_scale, inputs[2] * var_scale]
-        with infer.autocast(self.device):
+        with infer.autocast(self.device, self._bf16):
             out = infer.run_tiled(self.kernels(net), inputs, rt.tile, rt.tile_overlap,
                                   align=net.multiple)
         return out.float()
@@ -336,7 +337,7 @@ class Pipeline:
         net = self.nets.get("refiner", r.model, "the pipeline without refinement")
         if net is None:
             return display
-        with infer.autocast(self.device):
+        with infer.autocast(self.device, self._bf16):
             out = infer.run_tiled(self.kernels(net), [display], rt.tile, rt.tile_overlap,
                                   align=net.multiple).float()
         return (display + r.strength * (out - display)).clamp(0.0, 1.0)
