@@ -73,49 +73,16 @@ from nightvid.config import load_config, parse_set
 from nightvid.pipeline import Pipeline
 from nightvid.state import StreamState
 from nightvid.synth.video import clean_clip, noisy_raw_clip, static_mask
+from nightvid.train.pairs import CACHES, Recorder, Replay
 from nightvid.types import RawMeta
 
 _REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CLIPS = tuple(f"clean/video/{c}" for c in (
     "bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4", "realshort.mp4", "frames_640x360"))
-#: Names of the StreamState caches whose decisions are recorded and replayed.
-CACHES = ("wb", "amp", "levels", "sky")
-
-
 def data_dir() -> Path:
     """``$NIGHTVID_DATA``, else ``<repo>/../shared/data`` (the tests' convention)."""
     env = os.environ.get("NIGHTVID_DATA")
     return Path(env) if env else (_REPO.parent / "shared" / "data").resolve()
-
-
-class _Recorder:
-    """Wraps a SmoothedEstimate and keeps every value it returns (one per frame)."""
-
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
-        self.values: list[torch.Tensor] = []
-
-    def update(self, compute: Any) -> torch.Tensor:
-        value = self.cache.update(compute)
-        self.values.append(value)
-        return value
-
-    def reset(self) -> None:
-        self.cache.reset()
-
-
-class _Replay:
-    """Stands in for a SmoothedEstimate: returns the recorded values in order, computes none."""
-
-    def __init__(self, values: list[torch.Tensor]) -> None:
-        self.values, self.i = values, 0
-
-    def update(self, compute: Any) -> torch.Tensor:
-        self.i += 1
-        return self.values[self.i - 1]
-
-    def reset(self) -> None:  # a cut in the noisy run must not desynchronise the replay
-        pass
 
 
 def render_stream(pipe: Pipeline, mosaics: np.ndarray, meta: RawMeta,
@@ -203,16 +170,16 @@ def run_clip(clean_srgb: np.ndarray, *, ratio: float = 100.0, seed: int = 0, war
     def pipe(**kw: Any) -> Pipeline:
         return Pipeline(load_config(profile, {**base, **kw}))
 
-    recorders: dict[str, _Recorder] = {}
+    recorders: dict[str, Recorder] = {}
 
     def record(st: StreamState) -> None:
         for n in CACHES:
-            recorders[n] = _Recorder(getattr(st, n))
+            recorders[n] = Recorder(getattr(st, n))
             setattr(st, n, recorders[n])
 
     def replay(st: StreamState) -> None:
         for n in CACHES:
-            setattr(st, n, _Replay(recorders[n].values))
+            setattr(st, n, Replay(recorders[n].values))
 
     if reference == "same":
         ref = render_stream(pipe(**{"temporal.enabled": False}), clean_dn,

@@ -35,6 +35,7 @@ from ..isp.tone import luma, srgb_eotf, srgb_oetf
 from ..nets.illumination import IlluminationNet, illumination_gain
 from ..nets.io import save_net
 from ..pipeline import Pipeline
+from .evaluate import psnr
 from .illumination_data import IllumDataConfig, dark_bank, darken, lowlight_images
 
 __all__ = ["evaluate_illumination", "format_illumination", "no_reference", "ssim",
@@ -54,11 +55,6 @@ def ssim(x: Tensor, y: Tensor) -> float:
     c1, c2 = 0.01**2, 0.03**2
     m = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (va + vb + c2))
     return float(m.mean())
-
-
-def _psnr(x: Tensor, y: Tensor) -> float:
-    mse = float(((x.clamp(0, 1) - y.clamp(0, 1)) ** 2).mean())
-    return 10.0 * float(np.log10(1.0 / max(mse, 1e-12)))
 
 
 def no_reference(out: Tensor, inp: Tensor) -> dict[str, float]:
@@ -146,8 +142,8 @@ def _darkened(pipes: dict[str, Pipeline], net: IlluminationNet, data: str, seed:
         for m, p in pipes.items():
             out = p.render_rgb(_to_u8(dark))[0]
             orc = _oracle(dark, clean, gain if m == "sci" else None)
-            rows[m].append({"psnr": _psnr(out, clean), "ssim": ssim(out, clean),
-                            "oracle_psnr": _psnr(orc, clean), "oracle_ssim": ssim(orc, clean)})
+            rows[m].append({"psnr": psnr(out, clean), "ssim": ssim(out, clean),
+                            "oracle_psnr": psnr(orc, clean), "oracle_ssim": ssim(orc, clean)})
     return {m: _mean(r) for m, r in rows.items()}, len(frames)
 
 

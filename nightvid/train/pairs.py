@@ -24,9 +24,10 @@ from ..pipeline import Pipeline
 from ..state import StreamState
 from ..types import RawMeta
 from .data import Sample, SynthDataset
+from .evaluate import psnr
 
-__all__ = ["BLACK", "WHITE", "DisplayPair", "render_pair", "sample_meta", "ssim",
-           "pipeline_scores"]
+__all__ = ["BLACK", "CACHES", "WHITE", "DisplayPair", "Recorder", "Replay", "render_pair",
+           "sample_meta", "ssim", "pipeline_scores"]
 
 #: Levels of the synthetic mosaics handed to the pipeline (14-bit, Sony-like black).
 BLACK, WHITE = 512.0, 16383.0
@@ -43,7 +44,9 @@ class DisplayPair:
     ratio: float
 
 
-class _Recorder:
+class Recorder:
+    """Wraps a stream cache and keeps every value it returns (one per frame)."""
+
     def __init__(self, cache: Any) -> None:
         self.cache, self.values = cache, []
 
@@ -55,7 +58,10 @@ class _Recorder:
         self.cache.reset()
 
 
-class _Replay:
+class Replay:
+    """Stands in for a stream cache: returns recorded values in order, computes none; a
+    reset (a cut in the replaying run) must not desynchronise it."""
+
     def __init__(self, values: list[Tensor]) -> None:
         self.values = list(values)
 
@@ -89,14 +95,14 @@ def render_pair(s: Sample, meta: RawMeta, noisy_pipe: Pipeline, ref_pipe: Pipeli
     mosaic is the long exposure divided by the ratio, so both see the same brightness.
     """
     ref_state = StreamState(ref_pipe.config.stream)
-    recorders = {n: _Recorder(getattr(ref_state, n)) for n in CACHES}
+    recorders = {n: Recorder(getattr(ref_state, n)) for n in CACHES}
     for n, r in recorders.items():
         setattr(ref_state, n, r)
     clean_meta = meta.replace(noise_profile=(0.0, 0.0))
     ref, _ = ref_pipe.render(_to_dn(s.clean), clean_meta, ref_state)
     noisy_state = StreamState(noisy_pipe.config.stream)
     for n, r in recorders.items():
-        setattr(noisy_state, n, _Replay(r.values))
+        setattr(noisy_state, n, Replay(r.values))
     out, _ = noisy_pipe.render(_to_dn(s.noisy), meta, noisy_state)
     return DisplayPair(out[0].float().cpu(), ref[0].float().cpu(), s.ratio)
 
@@ -147,7 +153,6 @@ def pipeline_scores(variants: dict[str, dict[str, Any]], ds: SynthDataset, n: in
         meta = sample_meta(s, cams)
         for k, (noisy_pipe, ref_pipe) in pipes.items():
             pair = render_pair(s, meta, noisy_pipe, ref_pipe)
-            mse = float(((pair.noisy.clamp(0, 1) - pair.reference.clamp(0, 1)) ** 2).mean())
-            acc[k][0] += 10 * float(np.log10(1 / max(mse, 1e-12)))
+            acc[k][0] += psnr(pair.noisy, pair.reference)
             acc[k][1] += ssim(pair.noisy.clamp(0, 1), pair.reference.clamp(0, 1))
     return {k: {"psnr": round(v[0] / n, 3), "ssim": round(v[1] / n, 4)} for k, v in acc.items()}
