@@ -198,20 +198,13 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _preview(args: argparse.Namespace) -> int:
-    return int(args.func(args))
-
-
-def _train(args: argparse.Namespace) -> int:
-    return int(args.func(args))
-
-
-def _batch(args: argparse.Namespace) -> int:
+def _delegate(args: argparse.Namespace) -> int:
+    """Sub-commands whose module set ``args.func`` (train, eval, batch, preview)."""
     return int(args.func(args))
 
 
 _COMMANDS = {"enhance": _enhance, "info": _info, "list": _list, "bench": _bench,
-             "train": _train, "eval": _train, "batch": _batch, "preview": _preview}
+             "train": _delegate, "eval": _delegate, "batch": _delegate, "preview": _delegate}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
