@@ -31,6 +31,7 @@ from .isp.white_balance import (
 from .nets import illumination as illumination_net
 from .nets import infer
 from .nets import wb as wb_net
+from .nets.denoiser import keep_local_mean
 from .nets.store import NetStore
 from .runtime import output_size, pick_device, upload
 from .state import StreamState
@@ -324,9 +325,12 @@ class Pipeline:
         inputs = [packed, shot.reshape(1, 1, 1, 1), read.reshape(1, 1, 1, 1)]
         if var_scale is not None:
             inputs[1:] = [inputs[1] * var_scale, inputs[2] * var_scale]
+        fn = self.kernels(net)
         with infer.autocast(self.device, self._bf16):
-            out = infer.run_tiled(self.kernels(net), inputs, rt.tile, rt.tile_overlap,
-                                  align=net.multiple)
+            out = infer.run_tiled(lambda *a: fn(*a, keep_mean=False), inputs, rt.tile,
+                                  rt.tile_overlap, align=net.multiple)
+        if net.spec.mean_block:  # on the whole frame: the tiles' output matches an untiled run
+            return keep_local_mean(out, packed, net.spec.mean_block)
         return out.float()
 
     def _refine(self, display: Tensor) -> Tensor:

@@ -53,6 +53,8 @@ class SynthConfig:
     crop: int = 64  # packed h = w of a sample
     ratio_min: float = 1.0
     ratio_max: float = 300.0
+    dark_fraction: float = 0.0  # share of ratios drawn from [dark_ratio, ratio_max] instead
+    dark_ratio: float = 30.0
     eld_fraction: float = 0.6  # ELD cameras vs darktable profiles
     row_noise: bool = True
     quantisation: bool = True
@@ -196,7 +198,8 @@ class SynthDataset:
         draw = noise or sample_noise(
             rng, ratio_range=(self.cfg.ratio_min, self.cfg.ratio_max),
             eld_fraction=self.cfg.eld_fraction, row_noise=self.cfg.row_noise,
-            quantisation=self.cfg.quantisation, data=self.cfg.data or None)
+            quantisation=self.cfg.quantisation, data=self.cfg.data or None,
+            dark=(self.cfg.dark_fraction, self.cfg.dark_ratio))
         noisy = torch.from_numpy(apply_noise(mos[:, 0].numpy(), draw, rng))[:, None]
         noisy_p, clean_p = pack_bayer(noisy, "RGGB"), pack_bayer(mos, "RGGB") / draw.ratio
         if frames == 1:

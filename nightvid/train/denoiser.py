@@ -27,7 +27,7 @@ from ..nets.denoiser import DenoiserSpec, RawDenoiser, count_params
 from ..nets.io import load_denoiser, save_denoiser
 from .data import SynthDataset, collate
 from .recipe import DenoiserRecipe, load_recipe, recipe_path
-from .schedule import warmup_cosine
+from .schedule import SpikeGuard, warmup_cosine
 
 __all__ = ["TrainResult", "amplified_l1", "main", "print_now", "train"]
 
@@ -90,9 +90,11 @@ def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset 
     # 3 s per step; 1 thread ran at 120-160 ms on the same load.)
     torch.set_flush_denormal(True)
     torch.manual_seed(recipe.seed)
-    spec = DenoiserSpec(recipe.widths, recipe.blocks, recipe.separable)
+    spec = DenoiserSpec(recipe.widths, recipe.blocks, recipe.separable, mean_block=0)
     net = RawDenoiser(spec).to(device)
     teacher = load_denoiser(recipe.teacher, device) if recipe.teacher else None
+    if teacher is not None:  # its raw output: the student trains without the mean step too
+        teacher.spec = dataclasses.replace(teacher.spec, mean_block=0)
     ds = dataset or SynthDataset(recipe.synth, "train", seed=recipe.seed)
     opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, recipe))
@@ -100,6 +102,7 @@ def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset 
         f"{recipe.batch} crops of {recipe.synth.crop}^2 on {device}"
         + (f", teacher {recipe.teacher}" if teacher else ""))
     losses: list[float] = []
+    guard = SpikeGuard(net, opt, log=log)
     t0 = time.perf_counter()
     net.train()
     for step, batch in enumerate(_loader(ds, recipe, 0)):
@@ -110,18 +113,22 @@ def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset 
             with torch.no_grad():
                 t_out = teacher(b["noisy"], b["shot"], b["read"])
             loss = loss + recipe.distill_weight * amplified_l1(out, t_out, b["ratio"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+        value = float(loss.detach())
+        if guard.accept(step, value):
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            guard.stepped()
+            losses.append(value)
+        sched.step()  # the schedule follows the data, skipped spikes included
         if (step + 1) % recipe.log_every == 0 or step + 1 == recipe.steps:
             recent = losses[-recipe.log_every:]
             ms = 1000 * (time.perf_counter() - t0) / (step + 1)
-            log(f"  step {step + 1}/{recipe.steps}  loss {sum(recent) / len(recent):.5f}  "
+            log(f"  step {step + 1}/{recipe.steps}  loss {sum(recent) / max(1, len(recent)):.5f}  "
                 f"lr {sched.get_last_lr()[0]:.2e}  {ms:.0f} ms/step")
-    ms_per_step = 1000 * (time.perf_counter() - t0) / max(1, len(losses))
+    ms_per_step = 1000 * (time.perf_counter() - t0) / max(1, recipe.steps)
+    net.spec = dataclasses.replace(spec, mean_block=recipe.mean_block)
     return TrainResult(net.eval(), losses, ms_per_step, device)
 
 

@@ -82,12 +82,16 @@ def darktable_profiles(data: str) -> tuple[tuple[str, float, float], ...]:
 
 def sample_noise(rng: np.random.Generator, *, ratio_range: tuple[float, float] = (1.0, 300.0),
                  eld_fraction: float = 0.6, row_noise: bool = True,
-                 quantisation: bool = True, data: Path | str | None = None) -> NoiseDraw:
+                 quantisation: bool = True, data: Path | str | None = None,
+                 dark: tuple[float, float] = (0.0, 30.0)) -> NoiseDraw:
     """Draw a camera, a gain and a darkening ratio (log-uniform).
 
     Args:
         rng: the random source.
         ratio_range: bounds of the darkening ratio.
+        dark: ``(fraction, ratio)``: that fraction of draws take the ratio log-uniformly from
+            ``[ratio, ratio_range[1]]`` instead (more training where night footage lives); a
+            fraction of 0 leaves the random stream exactly as without it.
         eld_fraction: probability of an ELD camera (else darktable, when present).
         row_noise, quantisation: include these components.
         data: the shared data folder (default :func:`data_dir`).
@@ -95,7 +99,10 @@ def sample_noise(rng: np.random.Generator, *, ratio_range: tuple[float, float] =
         A :class:`NoiseDraw`.
     """
     root = str(Path(data) if data is not None else data_dir())
-    ratio = math.exp(rng.uniform(math.log(ratio_range[0]), math.log(ratio_range[1])))
+    lo = ratio_range[0]
+    if dark[0] > 0.0 and rng.random() < dark[0]:
+        lo = min(max(dark[1], lo), ratio_range[1])
+    ratio = math.exp(rng.uniform(math.log(lo), math.log(ratio_range[1])))
     dt = darktable_profiles(root)
     if rng.random() < eld_fraction or not dt:
         cams = eld_cameras(root)

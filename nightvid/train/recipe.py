@@ -32,6 +32,8 @@ class DenoiserRecipe:
     Attributes:
         name: checkpoint name (``models/<name>.safetensors``).
         widths, blocks, separable: the architecture (:class:`~nightvid.nets.DenoiserSpec`).
+        mean_block: the saved network's local-mean block (training runs without it: on 64-px
+            crops the noisy block means would add low-frequency noise the loss cannot see past).
         steps, batch, lr, lr_min, weight_decay: Adam with a cosine schedule, batch of crops.
         seed: seeds the weights and the sample stream.
         teacher: checkpoint to distil from ("" = no distillation).
@@ -45,6 +47,7 @@ class DenoiserRecipe:
     widths: tuple[int, ...] = (24, 48, 64)
     blocks: tuple[int, ...] = (1, 1, 2)
     separable: bool = True
+    mean_block: int = 32
     steps: int = 6000
     batch: int = 16
     lr: float = 2e-3

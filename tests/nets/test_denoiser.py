@@ -48,7 +48,7 @@ class TestRawDenoiser:
 
     def test_student_budget(self):
         assert count_params(RawDenoiser(STUDENT)) <= 150_000
-        assert count_params(RawDenoiser(TEACHER)) > 10 * count_params(RawDenoiser(STUDENT))
+        assert count_params(RawDenoiser(TEACHER)) > 4 * count_params(RawDenoiser(STUDENT))
 
     def test_flops(self):
         f = flops_per_mpix(RawDenoiser(STUDENT))
@@ -59,9 +59,30 @@ class TestRawDenoiser:
             RawDenoiser()(torch.rand(1, 3, 8, 8), 1e-4, 1e-7)
 
     def test_spec_round_trip(self):
-        spec = DenoiserSpec((8, 16), (1, 1), False)
+        spec = DenoiserSpec((8, 16), (1, 1), False, mean_block=8)
         assert DenoiserSpec.from_dict(spec.to_dict()) == spec
 
+    def test_spec_without_mean_block_keeps_the_mean(self):
+        old = {"widths": [8, 16], "blocks": [1, 1], "separable": True}  # checkpoints before it
+        assert DenoiserSpec.from_dict(old).mean_block == 32
+
+    def test_output_keeps_local_mean(self):
+        """A net that darkens everything by 10 % still returns the input's 32x32 block means."""
+        net = RawDenoiser(DenoiserSpec((8, 16), (1, 1), True, mean_block=32)).eval()
+        torch.nn.init.constant_(net.tail.bias, -0.05)  # a biased (darkening) correction
+        g = torch.Generator().manual_seed(1)
+        x = 0.01 + 0.005 * torch.rand(1, 4, 96, 64, generator=g)
+        raw = RawDenoiser(DenoiserSpec((8, 16), (1, 1), True, mean_block=0)).eval()
+        raw.load_state_dict(net.state_dict())
+        with torch.no_grad():
+            kept, biased = net(x, 1e-4, 1e-7), raw(x, 1e-4, 1e-7)
+        assert float(biased.mean()) < 0.97 * float(x.mean())
+        blocks = torch.nn.functional.avg_pool2d
+        assert torch.allclose(blocks(kept, 32), blocks(x, 32), rtol=0.01)
+        # Only the low frequencies move: the fine structure is the network's own.
+        def high(t):
+            return t - blocks(t, 3, 1, 1, count_include_pad=False)
+        assert torch.allclose(high(kept), high(biased), atol=1e-6)
 
 class TestGat:
     def test_round_trip(self):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from nightvid.nets import DenoiserSpec, RawDenoiser
 from nightvid.nets.infer import run_tiled, tile_starts
+from nightvid.nets.denoiser import keep_local_mean
 
 
 @given(size=st.integers(1, 2000), tile=st.integers(96, 700), overlap=st.integers(0, 24),
@@ -43,12 +44,20 @@ def test_denoiser_tiles_match_whole_frame():
     shot = torch.full((1, 1, 250, 203), 1e-4)
     shot[..., 100:] = 3e-5  # a per-pixel noise map is tiled with the frame
     read = torch.full((1, 1, 1, 1), 1e-7)
+    def raw(*a):
+        return net(*a, keep_mean=False)
+
     with torch.no_grad():
         whole = net(x, shot, read)
-        tiled = run_tiled(net, [x, shot, read], tile=96, overlap=24, align=net.multiple)
-        misaligned = run_tiled(net, [x, shot, read], tile=96, overlap=21, align=1)  # step 54
+        tiled = keep_local_mean(run_tiled(raw, [x, shot, read], tile=96, overlap=24,
+                                          align=net.multiple), x, net.spec.mean_block)
+        misaligned = keep_local_mean(run_tiled(raw, [x, shot, read], tile=96, overlap=21,
+                                               align=1), x, net.spec.mean_block)  # step 54
+        # The mean step itself, run per tile, would not match: the pipeline runs it once.
+        per_tile = run_tiled(net, [x, shot, read], tile=96, overlap=24, align=net.multiple)
     change = (whole - x).abs().mean()
     assert (tiled - whole).abs().max() < 1e-3 * (whole - x).abs().max()
+    assert (per_tile - whole).abs().max() > 1e-2 * (whole - x).abs().max()
     # Off the network's 8-pixel grid the output differs: the alignment is what makes it exact.
     assert (misaligned - whole).abs().mean() > 1e-3 * change
 

@@ -34,6 +34,11 @@ class TestSynthDataset:
         ds.sample(9)
         assert torch.equal(ds.sample(3).noisy, first)
 
+    def test_dark_fraction_reaches_samples(self):
+        dark = SynthDataset(SynthConfig(crop=32, dark_fraction=1.0, dark_ratio=50.0), "train",
+                            seed=7, items=clean_items())
+        assert all(dark.sample(i).ratio >= 50.0 for i in range(6))
+
     def test_other_seed_or_index_differs(self, ds):
         other = SynthDataset(CFG, "train", seed=8, items=clean_items())
         assert not torch.equal(ds.sample(5).noisy, other.sample(5).noisy)
@@ -102,6 +107,20 @@ class TestNoise:
         a = sample_noise(np.random.default_rng(4))
         b = sample_noise(np.random.default_rng(4))
         assert a == b
+
+    def test_dark_fraction_zero_keeps_stream(self):
+        plain = [sample_noise(np.random.default_rng(s)) for s in range(20)]
+        off = [sample_noise(np.random.default_rng(s), dark=(0.0, 30.0)) for s in range(20)]
+        assert plain == off
+
+    def test_dark_fraction_shifts_ratios(self):
+        rng = np.random.default_rng(3)
+        ratios = np.array([sample_noise(rng, dark=(0.5, 30.0)).ratio for _ in range(400)])
+        assert ratios.min() >= 1.0 and ratios.max() <= 300.0
+        # Log-uniform over [1, 300] puts 40 % at x30 or above; half drawn from [30, 300] gives 70 %.
+        assert 0.62 < float((ratios >= 30.0).mean()) < 0.78
+        always = [sample_noise(np.random.default_rng(s), dark=(1.0, 30.0)).ratio for s in range(50)]
+        assert min(always) >= 30.0
 
     def test_apply_noise_unamplified(self):
         clean = np.full((64, 64), 0.3)

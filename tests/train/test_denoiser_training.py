@@ -73,6 +73,20 @@ class TestSmokeTraining:
         with torch.no_grad():
             assert torch.equal(load_denoiser(path)(x, 1e-4, 1e-7), teacher.net(x, 1e-4, 1e-7))
 
+    def test_mean_step_saved_not_trained(self, ds):
+        """Training runs without the local-mean step; the returned (saved) net has it."""
+        res = train(dataclasses.replace(SMOKE, steps=1, mean_block=16), dataset=ds,
+                    log=lambda s: None)
+        assert res.net.spec.mean_block == 16
+        raw = dataclasses.replace(res.net.spec, mean_block=0)
+        assert train(dataclasses.replace(SMOKE, steps=1, mean_block=0), dataset=ds,
+                     log=lambda s: None).net.spec == raw
+        # Same seed, same data: the weights do not depend on the saved mean step.
+        again = train(dataclasses.replace(SMOKE, steps=1, mean_block=0), dataset=ds,
+                      log=lambda s: None)
+        assert all(torch.equal(a, b) for a, b in zip(res.net.state_dict().values(),
+                                                      again.net.state_dict().values()))
+
 
 class TestCliHook:
     def test_add_parser(self):

@@ -21,7 +21,7 @@ def test_nlm_keeps_level():
 
 def test_evaluate_small():
     require("clean/images/CBSD68")
-    net = RawDenoiser(DenoiserSpec((8, 16), (1, 1), True))
+    net = RawDenoiser(DenoiserSpec((8, 16), (1, 1), True, mean_block=0))
     res = evaluate_denoiser(net, ratios=(100.0,), isos=(3200.0,), n_images=2, crop=32)
     row = res["conditions"]["x100 iso3200"]
     assert set(row) == {"noisy", "classical", "opencv_nlm", "net"}
