@@ -27,10 +27,17 @@ DATA_TEXT = (
     "unprocessed (inverse smoothstep tone + sRGB gamma, inverse XYZ->camera matrix of one of "
     "15 real cameras: 11 fitted from measured spectral sensitivities, 3 from raw sidecars, "
     "Adobe's Sony A7S2), colour cast of a random 2000-8000 K illuminant, RGGB mosaic, "
-    "darkened x1..x300 (log-uniform), noise from ELD calibrations (5 cameras, Tukey read, row, "
-    "14-bit) or darktable profiles (Poisson-Gaussian). Split: images by sha1(name) % 100 < 20 "
+    "darkened x1..x300 (log-uniform{dark}), noise from ELD calibrations (5 cameras, Tukey read, "
+    "row, 14-bit) or darktable profiles (Poisson-Gaussian). Split: images by sha1(name) % 100 < 20 "
     "-> validation; clips by time (last quarter -> validation)."
 )
+
+
+def _dark_text(synth: Any) -> str:
+    if not synth.dark_fraction:
+        return ""
+    return (f"; {synth.dark_fraction:.0%} of draws from x{synth.dark_ratio:g}.."
+            f"x{synth.ratio_max:g}")
 
 
 def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
@@ -49,7 +56,8 @@ def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
         "gflops_per_mpix_mosaic": round(flops_per_mpix(net) / 4e9, 3),
         "data": DATA_TEXT.format(sources="CBSD68 and McMaster images, and 5 clean video clips"
                                  if recipe.synth.use_video else
-                                 "CBSD68 and McMaster images; no video frames"),
+                                 "CBSD68 and McMaster images; no video frames",
+                                 dark=_dark_text(recipe.synth)),
         "recipe": recipe.to_dict(),
         "training": {"device": result.device, "ms_per_step": round(result.ms_per_step, 1),
                      "steps": len(result.losses),

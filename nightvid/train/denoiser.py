@@ -1,8 +1,9 @@
 """Train the raw denoiser: a teacher on synthetic pairs, then a compact student distilled from it.
 
-Loss: L1 on the *amplified* linear raw, ``ratio * (out - clean)``, so a x300 frame counts as
-much as a x1 frame and the loss matches the evaluation (PSNR of the amplified raw, ELD/SID
-convention). The student adds ``distill_weight * L1(ratio * (out - teacher_out))``.
+Loss: a per-sample weighted L1, ``w * (out - clean)`` (:func:`sample_weights`): ``w = ratio``
+measures errors on the *amplified* linear raw (the evaluation's PSNR, ELD/SID convention);
+``w = 1 / noise std`` counts every noise level alike. The student adds
+``distill_weight * L1(w * (out - teacher_out))``.
 
 Everything is seeded: the weights by ``recipe.seed``, the batches by sample index
 (batch ``k`` holds samples ``k*batch .. k*batch+batch-1`` of the training split), so a run is
@@ -29,7 +30,7 @@ from .data import SynthDataset, collate
 from .recipe import DenoiserRecipe, load_recipe, recipe_path
 from .schedule import SpikeGuard, warmup_cosine
 
-__all__ = ["TrainResult", "amplified_l1", "main", "print_now", "train"]
+__all__ = ["TrainResult", "main", "print_now", "sample_weights", "train", "weighted_l1"]
 
 
 @dataclasses.dataclass
@@ -47,9 +48,26 @@ def print_now(line: str) -> None:
     print(line, flush=True)
 
 
-def amplified_l1(out: Tensor, target: Tensor, ratio: Tensor) -> Tensor:
-    """Mean ``|ratio * (out - target)|`` over a batch (B, 4, h, w), ratio (B,)."""
-    return (ratio.reshape(-1, 1, 1, 1) * (out - target)).abs().mean()
+#: Brings the noise-weighted loss to the amplified one's scale (gradient clipping is at 1).
+NOISE_LOSS_SCALE = 0.05
+
+
+def sample_weights(b: dict[str, Tensor], weighting: str) -> Tensor:
+    """Per-sample loss weights (B,): ``"ratio"`` amplifies errors by the darkening ratio (as
+    the output is displayed); ``"noise"`` divides them by the sample's own noise std at its
+    mean level, so a lit window at ISO 6400 (100 e-, SNR 10) counts as much as a x300 shadow
+    (under "ratio" it weighs ~5x less, and the student learnt to leave such noise alone)."""
+    if weighting == "ratio":
+        return b["ratio"]
+    if weighting != "noise":
+        raise ValueError(f"weighting must be 'ratio' or 'noise', not {weighting!r}")
+    level = b["clean"].mean(dim=(1, 2, 3)).clamp_min(0.0)
+    return NOISE_LOSS_SCALE / (b["shot"] * level + b["read"]).sqrt()
+
+
+def weighted_l1(out: Tensor, target: Tensor, w: Tensor) -> Tensor:
+    """Mean ``|w * (out - target)|`` over a batch (B, 4, h, w), w (B,)."""
+    return (w.reshape(-1, 1, 1, 1) * (out - target)).abs().mean()
 
 
 class _Pairs(torch.utils.data.Dataset):
@@ -108,11 +126,12 @@ def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset 
     for step, batch in enumerate(_loader(ds, recipe, 0)):
         b = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         out = net(b["noisy"], b["shot"], b["read"])
-        loss = amplified_l1(out, b["clean"], b["ratio"])
+        w = sample_weights(b, recipe.weighting)
+        loss = weighted_l1(out, b["clean"], w)
         if teacher is not None:
             with torch.no_grad():
                 t_out = teacher(b["noisy"], b["shot"], b["read"])
-            loss = loss + recipe.distill_weight * amplified_l1(out, t_out, b["ratio"])
+            loss = loss + recipe.distill_weight * weighted_l1(out, t_out, w)
         value = float(loss.detach())
         if guard.accept(step, value):
             opt.zero_grad(set_to_none=True)

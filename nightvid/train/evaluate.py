@@ -13,8 +13,10 @@ every packed plane is denoised with ``cv2.fastNlMeansDenoising`` (template 7, se
 (Makitalo & Foi 2011: ``x = shot (z^2/4 - 1/8) - read/shot``). NLM_H_PER_SIGMA was picked
 from {0.6, 0.8, 1.0, 1.2, 1.5} on training-split crops (see :func:`tune_nlm`).
 
-Timings are wall-clock ms in this process, one after another on the same input: per 960x540
-packed frame (a 1080p output from a 4K raw) with :func:`time_methods`.
+Timings are wall-clock ms in this process, one after another on the same input, OpenCV given
+as many threads as torch (``cv2.setNumThreads(torch.get_num_threads())``): per 960x540
+packed frame (a 1080p output from a 4K raw) with :func:`time_methods`. On a CPU with native
+bfloat16 the network also runs as ``net_bf16`` (bf16 autocast: what the pipeline runs there).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from torch import Tensor
 from ..config import DenoiseConfig
 from ..isp.denoise import denoise_packed
 from ..nets.denoiser import RawDenoiser, gat
+from ..nets.infer import cpu_has_bf16
 from ..synth.noise import load_eld_noise
 from .data import SynthConfig, SynthDataset
 from .noise_profiles import eld_draw
@@ -62,14 +65,24 @@ def nlm_denoise(packed: Tensor, shot: float, read: float,
     r = torch.tensor(read).reshape(1, 1, 1, 1)
     z = gat(packed.detach().cpu().float(), s, r)
     out = torch.empty_like(z)
+    # As many threads as torch has: timings compare methods on equal CPU resources.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(torch.get_num_threads())
+    try:
+        _nlm_planes(z, out, hps)
+    finally:
+        cv2.setNumThreads(threads)
+    x = s * (out * out / 4.0 - 0.125) - r / s
+    return x.to(packed)
+
+
+def _nlm_planes(z: Tensor, out: Tensor, hps: float) -> None:
     for b in range(z.shape[0]):
         g = 255.0 / max(float(z[b].max()), 1e-6)
         u8 = (z[b] * g).round().clamp(0, 255).to(torch.uint8).numpy()
         den = [cv2.fastNlMeansDenoising(np.ascontiguousarray(p), None, hps * g, 7, 21)
                for p in u8]
         out[b] = torch.from_numpy(np.stack(den).astype(np.float32) / g)
-    x = s * (out * out / 4.0 - 0.125) - r / s
-    return x.to(packed)
 
 
 def _classical(packed: Tensor, shot: float, read: float) -> Tensor:
@@ -86,6 +99,12 @@ def _methods(net: RawDenoiser | None, device: str) -> dict[str, Method]:
             with torch.inference_mode():
                 return net(x.to(device), s, r).cpu()
         m["net"] = run_net
+        if device == "cpu" and cpu_has_bf16():
+            # What the pipeline runs on this CPU (runtime.cpu_bf16 = "auto").
+            def run_bf16(x: Tensor, s: float, r: float) -> Tensor:
+                with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                    return net(x, s, r).float()
+            m["net_bf16"] = run_bf16
     return m
 
 

@@ -38,6 +38,8 @@ class DenoiserRecipe:
         seed: seeds the weights and the sample stream.
         teacher: checkpoint to distil from ("" = no distillation).
         distill_weight: weight of the L1 to the teacher's output (next to the L1 to truth).
+        weighting: per-sample loss weight, "ratio" or "noise"
+            (:func:`nightvid.train.denoiser.sample_weights`).
         workers: data-loader processes (0 = in the training process).
         log_every: steps between log lines.
         synth: how training pairs are drawn.
@@ -56,6 +58,7 @@ class DenoiserRecipe:
     seed: int = 0
     teacher: str = ""
     distill_weight: float = 1.0
+    weighting: str = "ratio"
     workers: int = 0
     log_every: int = 50
     synth: SynthConfig = field(default_factory=SynthConfig)

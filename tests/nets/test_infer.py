@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nightvid.nets import DenoiserSpec, RawDenoiser
-from nightvid.nets.infer import run_tiled, tile_starts
 from nightvid.nets.denoiser import keep_local_mean
+from nightvid.nets.infer import run_tiled, tile_starts
 
 
 @given(size=st.integers(1, 2000), tile=st.integers(96, 700), overlap=st.integers(0, 24),

@@ -115,6 +115,30 @@ class TestQuality:
             assert 10 * np.log10(1.0 / ((a - b) ** 2).mean()) > 24.0
 
 
+class TestNetDenoiser:
+    """The same checks with the raw denoiser network (``denoise.method=net``)."""
+
+    @pytest.fixture(scope="class")
+    def out_net(self, clip, tmp_path_factory) -> Path:
+        folder = tmp_path_factory.mktemp("dng_net")
+        assert main(["enhance", str(clip), "-o", str(folder / "frame_%04d.dng"), "-q",
+                     "--set", "denoise.method=net"]) == 0
+        return folder
+
+    def test_mean_kept_within_one_percent(self, clip, out_net):
+        for src, dst in pairs(clip, out_net):
+            a, b = (open_raw(p)[0].astype(np.float64) - BLACK for p in (src, dst))
+            assert b.mean() == pytest.approx(a.mean(), rel=0.01)
+
+    def test_less_noise_in_a_flat_patch(self, clip, out_net):
+        for src, dst in pairs(clip, out_net):
+            a, b = (open_raw(p)[0][WINDOW] for p in (src, dst))
+            for r, c in ((0, 0), (0, 1), (1, 0), (1, 1)):
+                pa, pb = a[r::2, c::2], b[r::2, c::2]
+                assert pb.mean() == pytest.approx(pa.mean(), rel=0.05)
+                assert hp_std(pb) < 0.5 * hp_std(pa)
+
+
 class TestResumeAndRouting:
     def test_resume_rewrites_missing_frames_identically(self, clip, out, tmp_path):
         res = tmp_path / "res"

@@ -12,7 +12,7 @@ from _helpers.train_items import clean_items
 from nightvid.errors import ConfigError
 from nightvid.nets import count_params, load_denoiser, save_denoiser
 from nightvid.train.data import SynthConfig, SynthDataset
-from nightvid.train.denoiser import train
+from nightvid.train.denoiser import NOISE_LOSS_SCALE, sample_weights, train, weighted_l1
 from nightvid.train.recipe import DenoiserRecipe, load_recipe, recipe_path
 
 SMOKE = DenoiserRecipe(name="smoke", widths=(8, 16), blocks=(1, 1), steps=40, batch=4, lr=3e-3,
@@ -54,6 +54,27 @@ class TestRecipes:
         assert load_recipe(recipe_path("denoiser"), steps=7, batch=None).steps == 7
 
 
+class TestLossWeights:
+    BATCH = {"ratio": torch.tensor([10.0, 300.0]), "shot": torch.tensor([4e-4, 1e-5]),
+             "read": torch.tensor([1e-6, 1e-7]),
+             "clean": torch.stack([torch.full((4, 8, 8), 0.04), torch.full((4, 8, 8), 0.001)])}
+
+    def test_ratio_weights_are_the_ratios(self):
+        assert torch.equal(sample_weights(self.BATCH, "ratio"), self.BATCH["ratio"])
+
+    def test_noise_weights_divide_by_the_noise_std(self):
+        w = sample_weights(self.BATCH, "noise")
+        sigma = torch.tensor([(4e-4 * 0.04 + 1e-6) ** 0.5, (1e-5 * 0.001 + 1e-7) ** 0.5])
+        assert torch.allclose(w, NOISE_LOSS_SCALE / sigma)
+        # An error of one noise std costs NOISE_LOSS_SCALE whatever the level.
+        err = sigma.reshape(2, 1, 1, 1).expand(2, 4, 8, 8)
+        assert weighted_l1(err, torch.zeros_like(err), w).item() == pytest.approx(NOISE_LOSS_SCALE)
+
+    def test_unknown_weighting(self):
+        with pytest.raises(ValueError, match="weighting"):
+            sample_weights(self.BATCH, "psnr")
+
+
 class TestSmokeTraining:
     def test_loss_decreases_and_seeded(self, ds):
         res = train(SMOKE, dataset=ds, log=lambda s: None)
@@ -73,6 +94,12 @@ class TestSmokeTraining:
         with torch.no_grad():
             assert torch.equal(load_denoiser(path)(x, 1e-4, 1e-7), teacher.net(x, 1e-4, 1e-7))
 
+    def test_noise_weighting_trains(self, ds):
+        res = train(dataclasses.replace(SMOKE, weighting="noise"), dataset=ds, log=lambda s: None)
+        # Starts at ~0.8 noise std (the identity), per sample alike: a steady, smaller fall.
+        assert 0.03 < sum(res.losses[:5]) / 5 < 0.045
+        assert sum(res.losses[-5:]) < 0.98 * sum(res.losses[:5])
+
     def test_mean_step_saved_not_trained(self, ds):
         """Training runs without the local-mean step; the returned (saved) net has it."""
         res = train(dataclasses.replace(SMOKE, steps=1, mean_block=16), dataset=ds,
@@ -85,7 +112,8 @@ class TestSmokeTraining:
         again = train(dataclasses.replace(SMOKE, steps=1, mean_block=0), dataset=ds,
                       log=lambda s: None)
         assert all(torch.equal(a, b) for a, b in zip(res.net.state_dict().values(),
-                                                      again.net.state_dict().values()))
+                                                      again.net.state_dict().values(),
+                                                      strict=True))
 
 
 class TestCliHook:
