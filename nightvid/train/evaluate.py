@@ -17,10 +17,12 @@ Timings are wall-clock ms in this process, one after another on the same input, 
 as many threads as torch (``cv2.setNumThreads(torch.get_num_threads())``): per 960x540
 packed frame (a 1080p output from a 4K raw) with :func:`time_methods`. On a CPU with native
 bfloat16 the network also runs as ``net_bf16`` (bf16 autocast: what the pipeline runs there).
+The network runs with channels-last weights and input, as in the pipeline.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 
@@ -95,15 +97,18 @@ def _methods(net: RawDenoiser | None, device: str) -> dict[str, Method]:
     m: dict[str, Method] = {"noisy": lambda x, s, r: x, "classical": _classical,
                             "opencv_nlm": nlm_denoise}
     if net is not None:
+        # Channels-last weights and input, as the pipeline runs it (1.5x faster on this CPU).
+        cl = copy.deepcopy(net).to(device, memory_format=torch.channels_last)
+
         def run_net(x: Tensor, s: float, r: float) -> Tensor:
             with torch.inference_mode():
-                return net(x.to(device), s, r).cpu()
+                return cl(x.to(device, memory_format=torch.channels_last), s, r).cpu()
         m["net"] = run_net
         if device == "cpu" and cpu_has_bf16():
             # What the pipeline runs on this CPU (runtime.cpu_bf16 = "auto").
             def run_bf16(x: Tensor, s: float, r: float) -> Tensor:
                 with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-                    return net(x, s, r).float()
+                    return cl(x.contiguous(memory_format=torch.channels_last), s, r).float()
             m["net_bf16"] = run_bf16
     return m
 
