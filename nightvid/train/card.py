@@ -20,7 +20,10 @@ from ..nets.denoiser import count_params, flops_per_mpix
 from .data import __doc__ as _DATA_DOC  # noqa: F401  (kept for readers: the split rule)
 from .evaluate import NLM_H_PER_SIGMA, time_methods
 
-__all__ = ["card_record", "write_card"]
+__all__ = ["SIZE_720P", "card_record", "refresh_card", "write_card"]
+
+#: Packed size of a 4K raw rendered to 720p (the 1080p one is time_methods' default).
+SIZE_720P = (360, 640)
 
 DATA_TEXT = (
     "Synthetic pairs from ../shared/data/clean ({sources}): "
@@ -47,6 +50,7 @@ def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
     threads = torch.get_num_threads()
     tail = result.losses[-50:]
     speed = time_methods(net) if timing_device == "cpu" else {}
+    speed_720 = time_methods(net, size=SIZE_720P) if timing_device == "cpu" else {}
     return {
         "checkpoint": ckpt.name,
         "net": "raw_denoiser",
@@ -65,6 +69,8 @@ def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
         "validation": figures,
         "speed_ms_960x540_packed": {"cpu_threads": threads, "cpu": platform.processor()
                                     or platform.machine(), **speed},
+        "speed_ms_640x360_packed": {"cpu_threads": threads, "cpu": platform.processor()
+                                    or platform.machine(), **speed_720},
         "baselines": {"opencv_nlm_h_per_sigma": NLM_H_PER_SIGMA},
         "nightvid_version": __version__,
         "date": datetime.date.today().isoformat(),
@@ -90,7 +96,9 @@ def _markdown(rec: dict) -> str:
              f"- architecture: {rec['spec']}",
              f"- reproduce: `{rec['reproduce']}` (recipe below; {rec['training']['steps']} steps,"
              f" {rec['training']['ms_per_step']} ms/step on {rec['training']['device']})",
-             f"- nightvid {rec['nightvid_version']}, {rec['date']}", "", "## Data", "",
+             f"- nightvid {rec['nightvid_version']}, trained {rec['date']}"
+             + (f", evaluated {rec['evaluated']}" if "evaluated" in rec else ""),
+             "", "## Data", "",
              rec["data"], ""]
     val = rec["validation"]
     if val:
@@ -102,9 +110,30 @@ def _markdown(rec: dict) -> str:
         for cond, row in {**val["conditions"], "mean": val["mean"]}.items():
             lines.append(f"| {cond} | " + " | ".join(f"{row[m]:.2f}" for m in methods) + " |")
         lines.append("")
-    sp = rec["speed_ms_960x540_packed"]
-    lines += ["## Speed (ms per 960x540 packed frame, same process)", "",
-              "| " + " | ".join(f"{k}" for k in sp) + " |", "|---" * len(sp) + "|",
-              "| " + " | ".join(str(v) for v in sp.values()) + " |", "",
-              "## Recipe", "", "```json", json.dumps(rec["recipe"], indent=2), "```", ""]
+    lines += ["## Speed (ms per packed frame, best of 3, methods one after another in one "
+              "process; OpenCV given torch's thread count)", ""]
+    for key, label in (("speed_ms_960x540_packed", "960x540 packed (1080p output)"),
+                       ("speed_ms_640x360_packed", "640x360 packed (720p output)")):
+        sp = rec.get(key)
+        if sp:
+            lines += [f"{label}:", "", "| " + " | ".join(f"{k}" for k in sp) + " |",
+                      "|---" * len(sp) + "|",
+                      "| " + " | ".join(str(v) for v in sp.values()) + " |", ""]
+    lines += ["## Recipe", "", "```json", json.dumps(rec["recipe"], indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def refresh_card(ckpt: str | Path, figures: dict, speed: dict, speed_720: dict) -> Path:
+    """Rewrite a checkpoint's card with new validation figures and timings (``nightvid eval
+    --update-cards``), keeping its data, recipe and training record; returns the .md path."""
+    ckpt = Path(ckpt)
+    rec = json.loads(ckpt.with_suffix(".json").read_text())
+    cpu = {"cpu_threads": torch.get_num_threads(), "cpu": platform.processor()
+           or platform.machine()}
+    rec.update(validation=figures, speed_ms_960x540_packed={**cpu, **speed},
+               speed_ms_640x360_packed={**cpu, **speed_720},
+               evaluated=datetime.date.today().isoformat())
+    ckpt.with_suffix(".json").write_text(json.dumps(rec, indent=2) + "\n")
+    md = ckpt.with_suffix(".md")
+    md.write_text(_markdown(rec))
+    return md

@@ -41,6 +41,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--wb", default="wb", help="white-balance estimator model")
     p.add_argument("--illumination", default="illumination", help="illumination model")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--update-cards", action="store_true",
+                   help="rewrite the denoisers' model cards with these figures")
     p.set_defaults(func=run)
     return p
 
@@ -56,6 +58,7 @@ def _print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
 
 def eval_denoiser(args: argparse.Namespace) -> dict[str, Any]:
     from ..nets.io import load_denoiser
+    from .card import SIZE_720P, refresh_card
     from .evaluate import evaluate_denoiser, time_methods
 
     out: dict[str, Any] = {}
@@ -66,7 +69,11 @@ def eval_denoiser(args: argparse.Namespace) -> dict[str, Any]:
         net = load_denoiser(path)
         figs = evaluate_denoiser(net, n_images=args.n)
         speed = time_methods(net)
-        out[label] = {"checkpoint": str(path), **figs, "ms_960x540": speed}
+        speed_720 = time_methods(net, size=SIZE_720P)
+        out[label] = {"checkpoint": str(path), **figs, "ms_960x540": speed,
+                      "ms_640x360": speed_720}
+        if getattr(args, "update_cards", False):
+            print(f"updated {refresh_card(path, figs, speed, speed_720)}")
         methods = list(figs["mean"])
         rows = [[c, *(r[m] for m in methods)] for c, r in figs["conditions"].items()]
         rows.append(["mean", *(figs["mean"][m] for m in methods)])
@@ -74,9 +81,13 @@ def eval_denoiser(args: argparse.Namespace) -> dict[str, Any]:
                      "condition", ["condition", *methods], rows)
         print(f"ms per 960x540 packed frame (same process, {torch.get_num_threads()} threads): "
               + ", ".join(f"{k} {v}" for k, v in speed.items()))
+        print("ms per 640x360 packed frame (720p output): "
+              + ", ".join(f"{k} {v}" for k, v in speed_720.items()))
         gain = figs["mean"]["net"] - figs["mean"]["opencv_nlm"]
+        bf16 = (f" (bf16: {speed['opencv_nlm'] / speed['net_bf16']:.1f}x)"
+                if "net_bf16" in speed else "")
         print(f"{label} vs fastNlMeans: {gain:+.2f} dB, {speed['opencv_nlm'] / speed['net']:.1f}x "
-              "faster")
+              f"faster{bf16}")
     return out
 
 

@@ -28,8 +28,9 @@ N = 4  # frames used: enough for the temporal filter to average, fast on 2 cores
 BLACK = 128.0
 WINDOW = (slice(246, 268), slice(440, 458))  # a flat, lit shop window (~300 DN above black)
 # The raw denoiser network smooths this window (~110 e-, SNR 10, ISO 6400) far less than the
-# classical wavelets: it learnt to leave noise alone at such levels (README, Models).
-NET_FLAT = 0.9
+# classical wavelets (README, Models): it leaves 0.74-0.91x of the first frame's noise and
+# 0.29-0.54x once the temporal filter averages (the wavelets: 0.13-0.21x, 0.03-0.07x).
+NET_FLAT = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +67,10 @@ def check_mean_kept(clip: Path, out: Path) -> None:
         assert b.mean() == pytest.approx(a.mean(), rel=0.01)
 
 
-def check_flat_patch(clip: Path, out: Path, factor: float) -> None:
+def check_flat_patch(clip: Path, out: Path, factor: float, frames: slice = slice(None)) -> None:
     """In the flat shop window every Bayer plane keeps its level (5 %) and its noise falls
     below ``factor`` x the input's."""
-    for src, dst in pairs(clip, out):
+    for src, dst in pairs(clip, out)[frames]:
         a, b = (open_raw(p)[0][WINDOW] for p in (src, dst))
         for r, c in ((0, 0), (0, 1), (1, 0), (1, 1)):
             pa, pb = a[r::2, c::2], b[r::2, c::2]
@@ -144,6 +145,7 @@ class TestNetDenoiser:
 
     def test_less_noise_in_a_flat_patch(self, clip, out_net):
         check_flat_patch(clip, out_net, NET_FLAT)
+        check_flat_patch(clip, out_net, 0.6, frames=slice(1, None))
 
 
 class TestResumeAndRouting:

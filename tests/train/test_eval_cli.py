@@ -36,3 +36,29 @@ def test_eval_missing_model_names_it(tmp_path, capsys):
                  "--denoiser", str(tmp_path / "nothere.safetensors")])
     assert code == 2
     assert "nothere.safetensors: no such checkpoint file" in capsys.readouterr().err
+
+
+def test_eval_denoiser_updates_its_card(tmp_path, capsys):
+    """The shipped student against fastNlMeans (one crop per condition), card rewritten."""
+    import shutil
+
+    from nightvid.nets.store import model_path
+
+    ckpt = tmp_path / "student.safetensors"
+    shutil.copy(model_path("denoiser"), ckpt)
+    shutil.copy(model_path("denoiser").with_suffix(".json"), ckpt.with_suffix(".json"))
+    before = json.loads(ckpt.with_suffix(".json").read_text())
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--sections", "denoiser", "-n", "1", "--denoiser", str(ckpt),
+                 "--teacher", "", "--update-cards", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "net vs fastNlMeans:" in text and f"updated {ckpt.with_suffix('.md')}" in text
+    figs = json.loads(out.read_text())["denoiser"]["net"]
+    assert figs["mean"]["net"] > figs["mean"]["opencv_nlm"] + 0.5
+    card = json.loads(ckpt.with_suffix(".json").read_text())
+    assert card["validation"]["n"] == 1 and card["validation"]["mean"] == figs["mean"]
+    assert card["training"] == before["training"] and card["recipe"] == before["recipe"]
+    for key in ("speed_ms_960x540_packed", "speed_ms_640x360_packed"):
+        assert card[key]["opencv_nlm"] > card[key]["net"] > 0
+    md = ckpt.with_suffix(".md").read_text()
+    assert "640x360 packed (720p output)" in md and "evaluated" in md
