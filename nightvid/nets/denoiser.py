@@ -59,12 +59,16 @@ class DenoiserSpec:
         blocks: blocks per level on the way down (the way up gets one per level).
         separable: depthwise 3x3 + pointwise blocks (student) or two dense 3x3 (teacher).
         mean_block: packed block size of :func:`keep_local_mean` on the output (0: off).
+        level_block: 0, or the network sees the stabilised input minus its local level
+            (means over level_block^2 packed pixels, bilinear) plus that level as one coarse
+            extra channel: its input stays near unit scale at every brightness.
     """
 
     widths: tuple[int, ...] = (32, 64, 96)
     blocks: tuple[int, ...] = (1, 1, 2)
     separable: bool = True
     mean_block: int = 32
+    level_block: int = 0
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -73,7 +77,8 @@ class DenoiserSpec:
     def from_dict(cls, d: dict) -> DenoiserSpec:
         return cls(widths=tuple(int(v) for v in d["widths"]),
                    blocks=tuple(int(v) for v in d["blocks"]), separable=bool(d["separable"]),
-                   mean_block=int(d.get("mean_block", 32)))
+                   mean_block=int(d.get("mean_block", 32)),
+                   level_block=int(d.get("level_block", 0)))
 
 
 #: The shipped student (configs/train/denoiser.toml) and its teacher (denoiser-teacher.toml).
@@ -183,7 +188,8 @@ class RawDenoiser(nn.Module):
         super().__init__()
         self.spec = spec
         w, n = spec.widths, len(spec.widths)
-        self.head = nn.Conv2d(16 + 1, w[0], 1)  # 16 unshuffled planes + the noise scalar
+        # 16 unshuffled planes + the noise scalar (+ the coarse level)
+        self.head = nn.Conv2d(16 + 1 + (1 if spec.level_block else 0), w[0], 1)
         self.enc = nn.ModuleList([_stage(w[i], spec.blocks[i], spec.separable) for i in range(n)])
         self.down = nn.ModuleList([nn.Conv2d(w[i], w[i + 1], 2, stride=2) for i in range(n - 1)])
         self.up = nn.ModuleList([nn.Conv2d(w[i + 1], 4 * w[i], 1) for i in range(n - 1)])
@@ -191,6 +197,16 @@ class RawDenoiser(nn.Module):
         self.tail = nn.Conv2d(w[0], 16, 1)
         nn.init.zeros_(self.tail.weight)  # start as the identity: output = input
         nn.init.zeros_(self.tail.bias)
+
+    def _input(self, z: Tensor, cond: Tensor) -> Tensor:
+        """The head's input from the stabilised signal ``z`` (zero signal -> 0): its planes
+        unshuffled to h/2, the noise scalar, and with ``level_block`` the local level."""
+        lb = self.spec.level_block
+        if not lb:
+            return torch.cat([F.pixel_unshuffle(z / Z_SCALE, 2), cond], 1)
+        lvl = _level(z, lb, z.shape[-2:])
+        coarse = _level(z.mean(1, keepdim=True), lb, cond.shape[-2:])
+        return torch.cat([F.pixel_unshuffle((z - lvl) / Z_SCALE, 2), cond, coarse / Z_SCALE], 1)
 
     @property
     def multiple(self) -> int:
@@ -220,7 +236,7 @@ class RawDenoiser(nn.Module):
         hh, ww = x.shape[-2] // 2, x.shape[-1] // 2
         cond = torch.log(r.sqrt() / s) / 4.0
         cond = F.avg_pool2d(cond, 2) if cond.shape[-1] > 1 else cond.expand(-1, 1, hh, ww)
-        feats = self.head(torch.cat([F.pixel_unshuffle((z - z0) / Z_SCALE, 2), cond], 1))
+        feats = self.head(self._input(z - z0, cond))
         skips = []
         for i, stage in enumerate(self.enc):  # (B,16,h/2,w/2) -> ... coarsest level
             if i:
@@ -236,6 +252,12 @@ class RawDenoiser(nn.Module):
         if keep_mean and self.spec.mean_block:
             return keep_local_mean(out, packed, self.spec.mean_block)
         return out
+
+
+def _level(z: Tensor, block: int, size: Sequence[int]) -> Tensor:
+    """Block means of ``z`` upsampled (bilinear) to ``size``."""
+    lvl = F.avg_pool2d(z, block, stride=block, ceil_mode=True)
+    return F.interpolate(lvl, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 def count_params(net: nn.Module) -> int:

@@ -108,7 +108,8 @@ def train(recipe: DenoiserRecipe, *, device: str = "cpu", dataset: SynthDataset 
     # 3 s per step; 1 thread ran at 120-160 ms on the same load.)
     torch.set_flush_denormal(True)
     torch.manual_seed(recipe.seed)
-    spec = DenoiserSpec(recipe.widths, recipe.blocks, recipe.separable, mean_block=0)
+    spec = DenoiserSpec(recipe.widths, recipe.blocks, recipe.separable, mean_block=0,
+                        level_block=recipe.level_block)
     net = RawDenoiser(spec).to(device)
     teacher = load_denoiser(recipe.teacher, device) if recipe.teacher else None
     if teacher is not None:  # its raw output: the student trains without the mean step too

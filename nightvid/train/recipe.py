@@ -32,6 +32,7 @@ class DenoiserRecipe:
     Attributes:
         name: checkpoint name (``models/<name>.safetensors``).
         widths, blocks, separable: the architecture (:class:`~nightvid.nets.DenoiserSpec`).
+        level_block: the network's input level block (:class:`~nightvid.nets.DenoiserSpec`).
         mean_block: the saved network's local-mean block (training runs without it: on 64-px
             crops the noisy block means would add low-frequency noise the loss cannot see past).
         steps, batch, lr, lr_min, weight_decay: Adam with a cosine schedule, batch of crops.
@@ -50,6 +51,7 @@ class DenoiserRecipe:
     blocks: tuple[int, ...] = (1, 1, 2)
     separable: bool = True
     mean_block: int = 32
+    level_block: int = 0
     steps: int = 6000
     batch: int = 16
     lr: float = 2e-3

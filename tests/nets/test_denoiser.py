@@ -62,9 +62,26 @@ class TestRawDenoiser:
         spec = DenoiserSpec((8, 16), (1, 1), False, mean_block=8)
         assert DenoiserSpec.from_dict(spec.to_dict()) == spec
 
+    def test_level_block_input(self):
+        """With level_block the planes the net sees lose their local level (a flat frame
+        gives zeros at any brightness) and the level arrives as one coarse channel."""
+        net = RawDenoiser(DenoiserSpec((8, 16), (1, 1), True, level_block=4))
+        assert net.head.in_channels == 18
+        cond = torch.zeros(1, 1, 8, 8)
+        for level in (0.5, 20.0):
+            x = net._input(torch.full((1, 4, 16, 16), level), cond)
+            assert x.shape == (1, 18, 8, 8)
+            assert torch.allclose(x[:, :16], torch.zeros(1), atol=1e-5)
+            assert torch.allclose(x[:, 17], torch.tensor(level / 8.0))
+        y = RawDenoiser(DenoiserSpec((8, 16), (1, 1), True, level_block=4))(
+            torch.rand(2, 4, 20, 12) * 0.01, 1e-4, 1e-7)
+        assert y.shape == (2, 4, 20, 12) and torch.isfinite(y).all()
+        assert DenoiserSpec.from_dict(DenoiserSpec(level_block=4).to_dict()).level_block == 4
+
     def test_spec_without_mean_block_keeps_the_mean(self):
         old = {"widths": [8, 16], "blocks": [1, 1], "separable": True}  # checkpoints before it
         assert DenoiserSpec.from_dict(old).mean_block == 32
+        assert DenoiserSpec.from_dict(old).level_block == 0
 
     def test_output_keeps_local_mean(self):
         """A net that darkens everything by 10 % still returns the input's 32x32 block means."""
