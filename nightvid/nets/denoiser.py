@@ -98,8 +98,7 @@ def keep_local_mean(out: Tensor, ref: Tensor, block: int) -> Tensor:
     True
     """
     diff = F.avg_pool2d(ref.float() - out.float(), block, stride=block, ceil_mode=True)
-    return out.float() + F.interpolate(diff, size=out.shape[-2:], mode="bilinear",
-                                       align_corners=False)
+    return out.float() + _upsample(diff, out.shape[-2:])
 
 
 def _noise_params(x: Tensor, shot: float | Tensor, read: float | Tensor) -> tuple[Tensor, Tensor]:
@@ -204,9 +203,10 @@ class RawDenoiser(nn.Module):
         lb = self.spec.level_block
         if not lb:
             return torch.cat([F.pixel_unshuffle(z / Z_SCALE, 2), cond], 1)
-        lvl = _level(z, lb, z.shape[-2:])
-        coarse = _level(z.mean(1, keepdim=True), lb, cond.shape[-2:])
-        return torch.cat([F.pixel_unshuffle((z - lvl) / Z_SCALE, 2), cond, coarse / Z_SCALE], 1)
+        blocks = F.avg_pool2d(z, lb, stride=lb, ceil_mode=True)
+        coarse = _upsample(blocks.mean(1, keepdim=True), cond.shape[-2:])
+        return torch.cat([F.pixel_unshuffle((z - _upsample(blocks, z.shape[-2:])) / Z_SCALE, 2),
+                          cond, coarse / Z_SCALE], 1)
 
     @property
     def multiple(self) -> int:
@@ -254,10 +254,8 @@ class RawDenoiser(nn.Module):
         return out
 
 
-def _level(z: Tensor, block: int, size: Sequence[int]) -> Tensor:
-    """Block means of ``z`` upsampled (bilinear) to ``size``."""
-    lvl = F.avg_pool2d(z, block, stride=block, ceil_mode=True)
-    return F.interpolate(lvl, size=tuple(size), mode="bilinear", align_corners=False)
+def _upsample(x: Tensor, size: Sequence[int]) -> Tensor:
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 def count_params(net: nn.Module) -> int:
