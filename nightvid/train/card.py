@@ -1,4 +1,5 @@
-"""Model cards: a JSON record and a Markdown page next to every checkpoint.
+"""Raw-denoiser model cards: a JSON record and a Markdown page beside the checkpoint
+(:func:`~nightvid.train.small_cards.card_paths`).
 
 The card states the data, the recipe (enough to re-run it), parameters, FLOPs per megapixel,
 measured quality (validation PSNR against the baselines, same run) and speed (ms per
@@ -9,18 +10,16 @@ from __future__ import annotations
 
 import datetime
 import json
-import platform
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from .. import __version__
 from ..nets.denoiser import count_params, flops_per_mpix
 from .data import __doc__ as _DATA_DOC  # noqa: F401  (kept for readers: the split rule)
 from .evaluate import NLM_H_PER_SIGMA, time_methods
+from .small_cards import _env, card_paths, write_card
 
-__all__ = ["SIZE_720P", "card_record", "refresh_card", "write_card"]
+__all__ = ["SIZE_720P", "card_record", "refresh_card", "write_denoiser_card"]
 
 #: Packed size of a 4K raw rendered to 720p (the 1080p one is time_methods' default).
 SIZE_720P = (360, 640)
@@ -47,7 +46,6 @@ def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
                 timing_device: str = "cpu") -> dict:
     """The card as a dict (what the JSON file holds)."""
     net = result.net.to("cpu")
-    threads = torch.get_num_threads()
     tail = result.losses[-50:]
     speed = time_methods(net) if timing_device == "cpu" else {}
     speed_720 = time_methods(net, size=SIZE_720P) if timing_device == "cpu" else {}
@@ -67,10 +65,8 @@ def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
                      "steps": len(result.losses),
                      "final_loss": round(sum(tail) / max(1, len(tail)), 5)},
         "validation": figures,
-        "speed_ms_960x540_packed": {"cpu_threads": threads, "cpu": platform.processor()
-                                    or platform.machine(), **speed},
-        "speed_ms_640x360_packed": {"cpu_threads": threads, "cpu": platform.processor()
-                                    or platform.machine(), **speed_720},
+        "speed_ms_960x540_packed": {**_env(), **speed},
+        "speed_ms_640x360_packed": {**_env(), **speed_720},
         "baselines": {"opencv_nlm_h_per_sigma": NLM_H_PER_SIGMA},
         "nightvid_version": __version__,
         "date": datetime.date.today().isoformat(),
@@ -78,14 +74,11 @@ def card_record(ckpt: Path, recipe: Any, result: Any, figures: dict,
     }
 
 
-def write_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict) -> Path:
-    """Write ``<ckpt>.json`` and ``<ckpt>.md`` beside the checkpoint; returns the .md path."""
+def write_denoiser_card(ckpt: str | Path, recipe: Any, result: Any, figures: dict) -> Path:
+    """Write the checkpoint's card; returns the Markdown path."""
     ckpt = Path(ckpt)
     rec = card_record(ckpt, recipe, result, figures)
-    ckpt.with_suffix(".json").write_text(json.dumps(rec, indent=2) + "\n")
-    md = ckpt.with_suffix(".md")
-    md.write_text(_markdown(rec))
-    return md
+    return write_card(ckpt, rec, _markdown(rec))
 
 
 def _markdown(rec: dict) -> str:
@@ -126,14 +119,8 @@ def _markdown(rec: dict) -> str:
 def refresh_card(ckpt: str | Path, figures: dict, speed: dict, speed_720: dict) -> Path:
     """Rewrite a checkpoint's card with new validation figures and timings (``nightvid eval
     --update-cards``), keeping its data, recipe and training record; returns the .md path."""
-    ckpt = Path(ckpt)
-    rec = json.loads(ckpt.with_suffix(".json").read_text())
-    cpu = {"cpu_threads": torch.get_num_threads(), "cpu": platform.processor()
-           or platform.machine()}
-    rec.update(validation=figures, speed_ms_960x540_packed={**cpu, **speed},
-               speed_ms_640x360_packed={**cpu, **speed_720},
+    rec = json.loads(card_paths(ckpt)[0].read_text())
+    rec.update(validation=figures, speed_ms_960x540_packed={**_env(), **speed},
+               speed_ms_640x360_packed={**_env(), **speed_720},
                evaluated=datetime.date.today().isoformat())
-    ckpt.with_suffix(".json").write_text(json.dumps(rec, indent=2) + "\n")
-    md = ckpt.with_suffix(".md")
-    md.write_text(_markdown(rec))
-    return md
+    return write_card(ckpt, rec, _markdown(rec))

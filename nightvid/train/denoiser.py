@@ -175,7 +175,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train by the parsed arguments, save the checkpoint and its model card; exit code 0."""
-    from .card import write_card
+    from .card import write_denoiser_card
     from .evaluate import evaluate_denoiser
 
     if args.threads:
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         if args.eval else {}
     save_denoiser(result.net, out, recipe=recipe.to_dict(), recipe_file=str(path),
                   ms_per_step=result.ms_per_step, device=args.device, figures=figures)
-    card = write_card(out, recipe, result, figures)
+    card = write_denoiser_card(out, recipe, result, figures)
     print(f"saved {out} and {card}")
     return 0
 

@@ -32,6 +32,7 @@ from .denoiser import print_now
 from .pairs import pair_pipelines, pipeline_scores, render_pair, sample_meta
 from .recipe import load_recipe, recipe_path
 from .schedule import warmup_cosine
+from .small_cards import write_card
 
 __all__ = ["RefineRecipe", "render_pool", "train_refiner"]
 
@@ -202,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     figures = evaluate_refiner(out, recipe, args.eval) if args.eval else {}
     save_net(net, out, recipe=recipe.to_dict(), recipe_file=str(path), training=record,
              figures=figures)
-    print(f"saved {out} and {write_card(out, net, recipe, record, figures)}")
+    print(f"saved {out} and {write_refine_card(out, net, recipe, record, figures)}")
     return 0
 
 
@@ -224,9 +225,10 @@ def speed_ms(net: RefineNet, sizes: tuple[tuple[int, int], ...] = ((720, 1280), 
     return out
 
 
-def write_card(out: Path, net: RefineNet, recipe: RefineRecipe, record: dict,
-               figures: dict) -> Path:
-    """``<out>.json`` and ``<out>.md`` beside the checkpoint; returns the .md path."""
+def write_refine_card(out: Path, net: RefineNet, recipe: RefineRecipe, record: dict,
+                      figures: dict) -> Path:
+    """The checkpoint's card (:func:`~nightvid.train.small_cards.card_paths`); returns the .md
+    path."""
     import datetime
     import json
 
@@ -242,7 +244,6 @@ def write_card(out: Path, net: RefineNet, recipe: RefineRecipe, record: dict,
            "cpu_ms": {"threads": torch.get_num_threads(), **speed_ms(net)},
            "nightvid_version": __version__, "date": datetime.date.today().isoformat(),
            "reproduce": f"nightvid train {recipe.name}"}
-    out.with_suffix(".json").write_text(json.dumps(rec, indent=2) + "\n")
     lines = [f"# {out.name}: RGB refinement network (display sRGB, residual)", "",
              f"- parameters: {rec['params']:,}",
              f"- FLOPs: {rec['gflops_per_mpix']} G per output MPix",
@@ -253,7 +254,7 @@ def write_card(out: Path, net: RefineNet, recipe: RefineRecipe, record: dict,
              f"ms/step on {record['device']})",
              f"- nightvid {rec['nightvid_version']}, {rec['date']}", "", "## Data", "",
              "Pairs rendered by the pipeline itself (nightvid.train.pairs): training-split "
-             "synthetic raws (see models/denoiser.md for the synthesis) rendered noisy, with "
+             "synthetic raws (see models/denoiser.card.md for the synthesis) rendered noisy, with "
              f"the denoiser(s) {', '.join(recipe.denoisers)}, and clean with the same white "
              "balance, exposure, contrast and sky decisions and no denoising; the net maps the "
              "first to the second.", ""]
@@ -267,6 +268,4 @@ def write_card(out: Path, net: RefineNet, recipe: RefineRecipe, record: dict,
                 lines.append(f"| {ratio} | {k} | {v['psnr']:.2f} | {v['ssim']:.4f} |")
         lines.append("")
     lines += ["## Recipe", "", "```json", json.dumps(rec["recipe"], indent=2), "```", ""]
-    md = out.with_suffix(".md")
-    md.write_text("\n".join(lines))
-    return md
+    return write_card(out, rec, "\n".join(lines))

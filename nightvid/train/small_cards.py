@@ -1,4 +1,5 @@
-"""Model cards of the small networks (white balance, illumination): ``<ckpt>.json`` + ``<ckpt>.md``.
+"""Model cards: where every checkpoint's card lives (:func:`card_paths`) and the one writer
+(:func:`write_card`); the white-balance and illumination cards' content.
 
 Each card states the data, the recipe, parameters, FLOPs, CPU milliseconds at 720p and 1080p
 (measured in the training process right after training), the validation figures of the same
@@ -17,8 +18,8 @@ import torch
 
 from .. import __version__
 
-__all__ = ["illumination_markdown", "wb_markdown", "write_card", "write_illumination_card",
-           "write_wb_card"]
+__all__ = ["card_paths", "illumination_markdown", "wb_markdown", "write_card",
+           "write_illumination_card", "write_wb_card"]
 
 WB_DATA = (
     "Camera-RGB thumbnails synthesised from ../shared/data/clean (CBSD68, McMaster and every "
@@ -58,11 +59,19 @@ def _env() -> dict[str, Any]:
             "cpu": platform.processor() or platform.machine()}
 
 
-def write_card(ckpt: str | Path, rec: dict, markdown: str) -> Path:
-    """Write ``rec`` as ``<ckpt>.json`` and ``markdown`` as ``<ckpt>.md``; returns the .md."""
+def card_paths(ckpt: str | Path) -> tuple[Path, Path]:
+    """``(<name>.card.json, <name>.card.md)`` beside ``<name>.safetensors`` (not
+    ``<name>.json``: that is how nightvid names a raw file's metadata sidecar)."""
     ckpt = Path(ckpt)
-    ckpt.with_suffix(".json").write_text(json.dumps(rec, indent=2) + "\n")
-    md = ckpt.with_suffix(".md")
+    stem = ckpt.with_suffix("").name
+    return ckpt.with_name(f"{stem}.card.json"), ckpt.with_name(f"{stem}.card.md")
+
+
+def write_card(ckpt: str | Path, rec: dict, markdown: str) -> Path:
+    """Write ``rec`` and ``markdown`` as the checkpoint's card (:func:`card_paths`); returns
+    the Markdown path."""
+    js, md = card_paths(ckpt)
+    js.write_text(json.dumps(rec, indent=2) + "\n")
     md.write_text(markdown)
     return md
 

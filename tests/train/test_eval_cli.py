@@ -43,22 +43,24 @@ def test_eval_denoiser_updates_its_card(tmp_path, capsys):
     import shutil
 
     from nightvid.nets.store import model_path
+    from nightvid.train.small_cards import card_paths
 
     ckpt = tmp_path / "student.safetensors"
     shutil.copy(model_path("denoiser"), ckpt)
-    shutil.copy(model_path("denoiser").with_suffix(".json"), ckpt.with_suffix(".json"))
-    before = json.loads(ckpt.with_suffix(".json").read_text())
+    card_json, card_md = card_paths(ckpt)
+    shutil.copy(card_paths(model_path("denoiser"))[0], card_json)
+    before = json.loads(card_json.read_text())
     out = tmp_path / "eval.json"
     assert main(["eval", "--sections", "denoiser", "-n", "1", "--denoiser", str(ckpt),
                  "--teacher", "", "--update-cards", "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "net vs fastNlMeans:" in text and f"updated {ckpt.with_suffix('.md')}" in text
+    assert "net vs fastNlMeans:" in text and f"updated {card_md}" in text
     figs = json.loads(out.read_text())["denoiser"]["net"]
     assert figs["mean"]["net"] > figs["mean"]["opencv_nlm"] + 0.5
-    card = json.loads(ckpt.with_suffix(".json").read_text())
+    card = json.loads(card_json.read_text())
     assert card["validation"]["n"] == 1 and card["validation"]["mean"] == figs["mean"]
     assert card["training"] == before["training"] and card["recipe"] == before["recipe"]
     for key in ("speed_ms_960x540_packed", "speed_ms_640x360_packed"):
         assert card[key]["opencv_nlm"] > card[key]["net"] > 0
-    md = ckpt.with_suffix(".md").read_text()
+    md = card_md.read_text()
     assert "640x360 packed (720p output)" in md and "evaluated" in md
